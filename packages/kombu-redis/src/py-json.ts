@@ -1,0 +1,156 @@
+/**
+ * JSON as Python's `json.dumps` writes it (Kombu's envelope encoder): `", "` and `": "` between
+ * items, every character outside printable ASCII escaped as `\uXXXX` (lowercase hex, DEL too),
+ * keys in insertion order. And an editor that changes a few keys of a JSON text while leaving
+ * every other byte as it was, so a Python envelope that we restore keeps `2.0` as `2.0`.
+ */
+
+const NON_ASCII = /[\u007f-\uffff]/g
+const HAS_NON_ASCII = /[\u007f-\uffff]/
+const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+
+/** A string as Python's `json.dumps` (ensure_ascii) quotes it. */
+export function pyString(s: string): string {
+  const quoted = JSON.stringify(s)
+  return HAS_NON_ASCII.test(quoted) ? quoted.replace(NON_ASCII, escapeChar) : quoted
+}
+
+/** A JSON text that {@link pyDumps} writes as it is (a number or fragment kept verbatim). */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * Encodes plain values (objects, arrays, strings, finite numbers, booleans, null) as Python's
+ * `json.dumps` does. Undefined object values are left out, as JSON.stringify does.
+ */
+export function pyDumps(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return pyString(value)
+    case 'number':
+      if (Number.isFinite(value)) return String(value)
+      return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity'
+    case 'boolean':
+      return value ? 'true' : 'false'
+    case 'bigint':
+      return value.toString()
+    case 'object': {
+      if (value === null) return 'null'
+      if (value instanceof RawJson) return value.text
+      if (Array.isArray(value))
+        return `[${value.map((v) => (v === undefined ? 'null' : pyDumps(v))).join(', ')}]`
+      const parts: string[] = []
+      for (const [k, v] of Object.entries(value))
+        if (v !== undefined) parts.push(`${pyString(k)}: ${pyDumps(v)}`)
+      return `{${parts.join(', ')}}`
+    }
+    default:
+      return 'null'
+  }
+}
+
+/** A parsed JSON text whose leaves keep their original spelling. */
+type Node =
+  | { kind: 'raw'; text: string }
+  | { kind: 'array'; items: Node[] }
+  | { kind: 'object'; entries: Array<{ key: string; keyText: string; value: Node }> }
+
+/** Numbers, constants, and Python's bare NaN and Infinity. */
+const LITERAL = /^(-?\d+(\.\d+)?([eE][+-]?\d+)?|true|false|null|NaN|-?Infinity)$/
+
+class Reader {
+  i = 0
+  constructor(readonly s: string) {}
+  ws(): void {
+    while (this.i < this.s.length && ' \t\n\r'.includes(this.s[this.i]!)) this.i++
+  }
+  string(): string {
+    const start = this.i
+    this.i++ // opening quote
+    while (this.i < this.s.length && this.s[this.i] !== '"') this.i += this.s[this.i] === '\\' ? 2 : 1
+    this.i++
+    return this.s.slice(start, this.i)
+  }
+  node(): Node {
+    this.ws()
+    const c = this.s[this.i]
+    if (c === '{') {
+      this.i++
+      const entries: Array<{ key: string; keyText: string; value: Node }> = []
+      this.ws()
+      if (this.s[this.i] === '}') return this.close({ kind: 'object', entries })
+      for (;;) {
+        this.ws()
+        const keyText = this.string()
+        this.ws()
+        this.expect(':')
+        entries.push({ key: JSON.parse(keyText) as string, keyText, value: this.node() })
+        this.ws()
+        if (this.s[this.i] === '}') return this.close({ kind: 'object', entries })
+        this.expect(',')
+      }
+    }
+    if (c === '[') {
+      this.i++
+      const items: Node[] = []
+      this.ws()
+      if (this.s[this.i] === ']') return this.close({ kind: 'array', items })
+      for (;;) {
+        items.push(this.node())
+        this.ws()
+        if (this.s[this.i] === ']') return this.close({ kind: 'array', items })
+        this.expect(',')
+      }
+    }
+    if (c === '"') return { kind: 'raw', text: this.string() }
+    const start = this.i
+    while (this.i < this.s.length && !',]} \t\n\r'.includes(this.s[this.i]!)) this.i++
+    const text = this.s.slice(start, this.i)
+    if (!LITERAL.test(text)) throw new SyntaxError(`unexpected '${text || (c ?? 'end')}' at ${start}`)
+    return { kind: 'raw', text }
+  }
+  /** Steps over a closing bracket and returns `node`. */
+  close(node: Node): Node {
+    this.i++
+    return node
+  }
+  expect(c: string): void {
+    if (this.s[this.i] !== c) throw new SyntaxError(`expected '${c}' at ${this.i}`)
+    this.i++
+  }
+}
+
+function write(node: Node): string {
+  if (node.kind === 'raw') return node.text
+  if (node.kind === 'array') return `[${node.items.map(write).join(', ')}]`
+  return `{${node.entries.map((e) => `${e.keyText}: ${write(e.value)}`).join(', ')}}`
+}
+
+function child(node: Node | undefined, key: string): Node | undefined {
+  return node?.kind === 'object' ? node.entries.find((e) => e.key === key)?.value : undefined
+}
+
+function setKey(node: Node | undefined, key: string, valueText: string): void {
+  if (node?.kind !== 'object') return
+  const value: Node = { kind: 'raw', text: valueText }
+  const entry = node.entries.find((e) => e.key === key)
+  if (entry) entry.value = value
+  else node.entries.push({ key, keyText: pyString(key), value })
+}
+
+/**
+ * Sets `headers.redelivered` and `properties.delivery_info.redelivered` to true in an envelope,
+ * as Kombu does when it restores a message (appended when absent, replaced when present), and
+ * rewrites it with Python's separators, every other value spelled as it was. Throws SyntaxError
+ * when the text is not JSON.
+ */
+export function markRedelivered(envelope: string): string {
+  const reader = new Reader(envelope)
+  const root = reader.node()
+  reader.ws()
+  if (root.kind !== 'object' || reader.i !== envelope.length) throw new SyntaxError('not a JSON object')
+  setKey(child(root, 'headers'), 'redelivered', 'true')
+  setKey(child(child(root, 'properties'), 'delivery_info'), 'redelivered', 'true')
+  return write(root)
+}
