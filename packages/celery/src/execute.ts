@@ -1,0 +1,220 @@
+/**
+ * Running one task call: the tracer. It builds the bound context, calls the function, applies
+ * the time limits and autoretry rules, and says what happened as an Outcome. Storing results,
+ * acking, retry messages and callbacks are the caller's (the worker's or `apply()`'s) business,
+ * so this stays a pure function of the call.
+ */
+import {
+  Ignore,
+  MaxRetriesExceededError,
+  Reject,
+  Retry,
+  SoftTimeLimitExceeded,
+  TaskPredicate,
+  TimeLimitExceeded,
+} from './errors.js'
+import { errorRepr, serializeError } from './result/exceptions.js'
+import { states, type TaskState } from './states.js'
+import type { ErrorMatcher, RetryOptions, TaskContext, TaskOptions, TaskRequest } from './task-types.js'
+
+/** How a task run ended. */
+export type Outcome =
+  | { state: 'SUCCESS'; result: unknown; runtime: number }
+  | { state: 'FAILURE'; error: unknown; runtime: number }
+  | { state: 'RETRY'; retry: Retry; runtime: number }
+  | { state: 'REJECTED'; requeue: boolean; reason: unknown; runtime: number }
+  | { state: 'IGNORED'; runtime: number }
+
+/** The function of a task, bound or not. */
+export type TaskFunction = (...args: never[]) => unknown
+
+/** A task definition as the tracer needs it. */
+export interface Runnable {
+  readonly name: string
+  readonly fn: TaskFunction
+  readonly options: Readonly<TaskOptions>
+}
+
+/** What the tracer needs from its surroundings. */
+export interface RunEnvironment {
+  /** Stores a custom state (`updateState`). */
+  updateState(request: TaskRequest, state: TaskState, meta: unknown): Promise<void>
+  /** Seconds: the hard and soft limits in force (task options, call headers, app defaults). */
+  timeLimit: number | null
+  softTimeLimit: number | null
+  /** Ends the run from outside (revoke with terminate). */
+  terminate?: Terminator
+}
+
+const DEFAULT_MAX_RETRIES = 3
+const DEFAULT_RETRY_DELAY = 180
+
+function matches(err: unknown, list: ReadonlyArray<ErrorMatcher> | undefined): boolean {
+  if (!list?.length || !(err instanceof Error)) return false
+  return list.some((m) =>
+    typeof m === 'string' ? err.name === m || err.constructor?.name === m : err instanceof m,
+  )
+}
+
+/**
+ * Celery's `get_exponential_backoff_interval`: min(max, factor * 2^retries), then with full
+ * jitter a uniform pick in [0, countdown].
+ */
+export function backoffCountdown(factor: number, retries: number, maximum: number, jitter: boolean): number {
+  const countdown = Math.min(maximum, factor * 2 ** retries)
+  return jitter ? Math.floor(Math.random() * (countdown + 1)) : Math.max(0, countdown)
+}
+
+/** Builds the Retry to throw for `retry(options)`, or the error when retries are exhausted. */
+export function makeRetry(task: Runnable, request: TaskRequest, o: RetryOptions = {}): Retry {
+  // null (on the call or the task) retries for ever, as Celery's max_retries=None.
+  const own = task.options.maxRetries
+  const max = o.maxRetries !== undefined ? o.maxRetries : own !== undefined ? own : DEFAULT_MAX_RETRIES
+  if (max !== null && request.retries >= max) {
+    if (o.exc !== undefined) throw o.exc
+    throw new MaxRetriesExceededError(
+      `Can't retry ${task.name}[${request.id}] args:${JSON.stringify(request.args)} kwargs:${JSON.stringify(request.kwargs)}`,
+    )
+  }
+  const countdown = o.eta ? undefined : (o.countdown ?? task.options.defaultRetryDelay ?? DEFAULT_RETRY_DELAY)
+  const when = o.eta ?? new Date(Date.now() + (countdown ?? 0) * 1000)
+  // As Celery's Retry message: `Retry in 30s: KeyError('try again')`.
+  const why = o.exc instanceof Error ? errorRepr(serializeError(o.exc)) : ''
+  return new Retry(
+    `Retry in ${countdown ?? `${(when.getTime() - Date.now()) / 1000}`}s${why ? `: ${why}` : ''}`,
+    {
+      exc: o.exc,
+      when,
+      call: { args: o.args, kwargs: o.kwargs, queue: o.queue, priority: o.priority },
+    },
+  )
+}
+
+/** The arguments the function is called with: positional args, then kwargs mapped by `params` or appended. */
+export function callArguments(task: Runnable, request: TaskRequest): unknown[] {
+  const args = [...request.args]
+  const kwargs = { ...request.kwargs }
+  const params = task.options.params
+  if (params) {
+    params.forEach((p, i) => {
+      if (p in kwargs && i >= args.length) {
+        while (args.length < i) args.push(undefined)
+        args[i] = kwargs[p]
+        delete kwargs[p]
+      }
+    })
+  }
+  if (Object.keys(kwargs).length) args.push(kwargs)
+  return args
+}
+
+/**
+ * Ends a running task from outside (revoke with terminate). A plain callback list rather than an
+ * AbortController: one is made per task, and AbortSignal's event machinery costs more than the
+ * task itself on the hot path.
+ */
+export class Terminator {
+  aborted = false
+  reason: unknown
+  private listener: ((reason: unknown) => void) | undefined
+
+  /** Terminates; the running task (if any) is abandoned with `reason`. */
+  terminate(reason: unknown): void {
+    if (this.aborted) return
+    this.aborted = true
+    this.reason = reason
+    this.listener?.(reason)
+  }
+
+  /** Calls `listener` on termination (at once if it already happened). */
+  onTerminate(listener: (reason: unknown) => void): void {
+    if (this.aborted) listener(this.reason)
+    else this.listener = listener
+  }
+}
+
+/** Runs a task call to its Outcome. Never throws. */
+export function runTask(task: Runnable, request: TaskRequest, env: RunEnvironment): Promise<Outcome> {
+  const started = performance.now()
+  const runtime = () => (performance.now() - started) / 1000
+  // The AbortSignal is made only if the task asks for it: most tasks never do.
+  let controller: AbortController | undefined
+  let softReason: unknown
+  const context: TaskContext = {
+    request,
+    get signal() {
+      controller ??= new AbortController()
+      if (softReason !== undefined && !controller.signal.aborted) controller.abort(softReason)
+      return controller.signal
+    },
+    retry: (o) => {
+      throw makeRetry(task, request, o)
+    },
+    updateState: (state, meta) => env.updateState(request, state, meta),
+  }
+  return new Promise<Outcome>((resolve) => {
+    let settled = false
+    let soft: NodeJS.Timeout | undefined
+    let hard: NodeJS.Timeout | undefined
+    const settle = (outcome: Outcome) => {
+      if (settled) return
+      settled = true
+      clearTimeout(soft)
+      clearTimeout(hard)
+      // Release whatever the task still does with its signal (an abandoned call's I/O, say).
+      if (controller && !controller.signal.aborted) {
+        controller.abort(outcome.state === states.FAILURE ? outcome.error : new Error('task finished'))
+      }
+      resolve(outcome)
+    }
+    const fail = (err: unknown) => settle(classify(task, request, err, runtime()))
+    if (env.softTimeLimit) {
+      soft = setTimeout(() => {
+        softReason = new SoftTimeLimitExceeded()
+        controller?.abort(softReason)
+      }, env.softTimeLimit * 1000)
+    }
+    if (env.timeLimit) {
+      // The hard limit abandons the call: JS cannot kill it, but its slot and result are released.
+      const limit = env.timeLimit
+      hard = setTimeout(() => fail(new TimeLimitExceeded(limit)), limit * 1000)
+    }
+    env.terminate?.onTerminate((reason) => {
+      controller?.abort(reason)
+      fail(reason)
+    })
+    try {
+      const args = callArguments(task, request)
+      const fn = task.fn as (...a: unknown[]) => unknown
+      const r = task.options.bind ? fn(context, ...args) : fn(...args)
+      if (r && typeof (r as PromiseLike<unknown>).then === 'function') {
+        ;(r as PromiseLike<unknown>).then(
+          (result) => settle({ state: states.SUCCESS, result, runtime: runtime() }),
+          fail,
+        )
+      } else settle({ state: states.SUCCESS, result: r, runtime: runtime() })
+    } catch (err) {
+      fail(err)
+    }
+  })
+}
+
+function classify(task: Runnable, request: TaskRequest, err: unknown, runtime: number): Outcome {
+  if (err instanceof Retry) return { state: states.RETRY, retry: err, runtime }
+  if (err instanceof Reject) return { state: states.REJECTED, requeue: err.requeue, reason: err, runtime }
+  if (err instanceof Ignore) return { state: states.IGNORED, runtime }
+  const o = task.options
+  if (!(err instanceof TaskPredicate) && matches(err, o.autoretryFor) && !matches(err, o.dontAutoretryFor)) {
+    const factor = o.retryBackoff === true ? 1 : typeof o.retryBackoff === 'number' ? o.retryBackoff : 0
+    const countdown = factor
+      ? backoffCountdown(factor, request.retries, o.retryBackoffMax ?? 600, o.retryJitter ?? true)
+      : undefined
+    try {
+      const retryOptions = { ...o.retryKwargs, exc: err, ...(countdown !== undefined ? { countdown } : {}) }
+      return { state: states.RETRY, retry: makeRetry(task, request, retryOptions), runtime }
+    } catch (final) {
+      return { state: states.FAILURE, error: final, runtime }
+    }
+  }
+  return { state: states.FAILURE, error: err, runtime }
+}
