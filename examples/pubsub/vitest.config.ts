@@ -1,0 +1,7 @@
+import { defineProject } from 'vitest/config'
+import { sharedResolve } from '../../vitest.shared.ts'
+
+export default defineProject({
+  resolve: sharedResolve,
+  test: { name: 'example-pubsub', include: ['src/**/*.test.ts'] },
+})
