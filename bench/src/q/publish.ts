@@ -1,0 +1,31 @@
+/**
+ * q's publish rate: `delay` awaited one at a time (single), and `delay` calls in flight together,
+ * `chunk` at a time with Promise.all (batched: q has no batched publish API yet; see the README).
+ * Timed until every call resolved; on RabbitMQ, until the queue holds them all (q resolves a
+ * publish once amqplib took the frame, without a confirm).
+ */
+import type { Task } from '@q/celery'
+import { PADDING } from '../config.js'
+
+/** Publishes `n` no-op tasks to `queue` one awaited `delay` at a time; resolves with the ms. */
+export async function qPublishSingle(noop: Task<unknown[], null>, queue: string, n: number): Promise<number> {
+  const t0 = performance.now()
+  for (let i = 0; i < n; i++) await noop.applyAsync([PADDING], {}, { queue })
+  return performance.now() - t0
+}
+
+/** Publishes `n` no-op tasks to `queue`, `chunk` calls in flight at once; resolves with the ms. */
+export async function qPublishBatched(
+  noop: Task<unknown[], null>,
+  queue: string,
+  n: number,
+  chunk = 1_000,
+): Promise<number> {
+  const t0 = performance.now()
+  for (let i = 0; i < n; i += chunk) {
+    const calls: Array<Promise<unknown>> = []
+    for (let j = i; j < Math.min(n, i + chunk); j++) calls.push(noop.applyAsync([PADDING], {}, { queue }))
+    await Promise.all(calls)
+  }
+  return performance.now() - t0
+}

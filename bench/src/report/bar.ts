@@ -1,0 +1,131 @@
+/**
+ * The bar issue 8 holds q to, as checks on one run's figures. Ratios are taken within the run
+ * (peers and limits measured minutes apart on the same machine), never against old numbers.
+ */
+import type { Results } from '../results.js'
+
+/** One goal and how this run did. */
+export interface Check {
+  goal: string
+  /** What was compared, in words (`q 41,000 / BullMQ 13,700`). */
+  measured: string
+  /** The ratio or the figure held against the target. */
+  value: number
+  target: string
+  /** undefined: not measured in this run. */
+  pass: boolean | undefined
+}
+
+const n = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a')
+const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : 'n/a')
+
+/** The best drain of q on `broker` over the concurrencies measured. */
+export function qBestDrain(r: Results, broker: 'redis' | 'amqp' | 'memory') {
+  return r.best(
+    Object.keys(r.measurements).filter((k) => new RegExp(`^q\\.${broker}\\.drain\\.c\\d+$`).test(k)),
+  )
+}
+
+/** BullMQ's best drain over the concurrencies measured. */
+export function bullBestDrain(r: Results) {
+  return r.best(Object.keys(r.measurements).filter((k) => /^bullmq\.drain\.c\d+$/.test(k)))
+}
+
+function ratio(
+  goal: string,
+  target: number,
+  a: { label: string; value: number },
+  b: { label: string; value: number },
+): Check {
+  const value = a.value / b.value
+  return {
+    goal,
+    measured: `${a.label} ${n(a.value)} / ${b.label} ${n(b.value)} = ${x(value)}`,
+    value,
+    target: `>= ${target}x`,
+    pass: Number.isFinite(value) ? value >= target : undefined,
+  }
+}
+
+/** Every check of the bar, in the issue's order. */
+export function checks(r: Results): Check[] {
+  const qRedis = qBestDrain(r, 'redis')
+  const qAmqp = qBestDrain(r, 'amqp')
+  const bull = bullBestDrain(r)
+  const label = (k: string | undefined, what: string) => (k ? `${what} (${k.split('.').pop()})` : what)
+  const out: Check[] = [
+    ratio(
+      'Redis drain vs BullMQ',
+      1.5,
+      { label: label(qRedis.key, 'q'), value: qRedis.value },
+      { label: label(bull.key, 'BullMQ'), value: bull.value },
+    ),
+    ratio(
+      'Redis drain vs Python Celery',
+      10,
+      { label: label(qRedis.key, 'q'), value: qRedis.value },
+      { label: 'Celery', value: r.get('celery.redis.drain') },
+    ),
+    ratio(
+      'RabbitMQ drain vs raw amqplib (ack each)',
+      0.9,
+      { label: label(qAmqp.key, 'q'), value: qAmqp.value },
+      { label: 'amqplib', value: r.get('raw.amqp.drain.ack-each') },
+    ),
+    ratio(
+      'Redis publish (batched) vs raw LPUSH pipelined',
+      0.7,
+      { label: 'q', value: r.get('q.redis.publish.batched') },
+      { label: 'ioredis', value: r.get('raw.redis.publish.batched') },
+    ),
+    ratio(
+      'RabbitMQ publish (batched) vs raw amqplib',
+      0.7,
+      { label: 'q', value: r.get('q.amqp.publish.batched') },
+      { label: 'amqplib', value: r.get('raw.amqp.publish.batched') },
+    ),
+  ]
+  const mem = r.get('q.memory.e2e')
+  out.push({
+    goal: 'Memory transport end to end, one process',
+    measured: `${n(mem)} tasks/s`,
+    value: mem,
+    target: '>= 200,000 tasks/s',
+    pass: Number.isFinite(mem) ? mem >= 200_000 : undefined,
+  })
+  const p50 = r.get('q.redis.roundtrip.p50')
+  const p99 = r.get('q.redis.roundtrip.p99')
+  out.push({
+    goal: 'Round trip on Redis, p50',
+    measured: `${Number.isFinite(p50) ? p50.toFixed(3) : 'n/a'} ms`,
+    value: p50,
+    target: '< 0.5 ms',
+    pass: Number.isFinite(p50) ? p50 < 0.5 : undefined,
+  })
+  out.push({
+    goal: 'Round trip on Redis, p99',
+    measured: `${Number.isFinite(p99) ? p99.toFixed(3) : 'n/a'} ms`,
+    value: p99,
+    target: '< 3 ms',
+    pass: Number.isFinite(p99) ? p99 < 3 : undefined,
+  })
+  const end = r.get('q.soak.rss.end')
+  const max = r.get('q.soak.rss.max')
+  const slope = r.get('q.soak.rss.slope')
+  const tasks = r.measurements['q.soak.rss.end']?.note?.split(' ')[0] ?? '?'
+  out.push({
+    goal: 'Worker RSS after the soak',
+    measured: `${Number.isFinite(end) ? end : 'n/a'} MB at the end, ${Number.isFinite(max) ? max : 'n/a'} MB max, after ${tasks} tasks`,
+    value: max,
+    target: '< 80 MB',
+    pass: Number.isFinite(max) ? max < 80 : undefined,
+  })
+  out.push({
+    goal: 'Worker RSS trend over the soak',
+    measured: `${Number.isFinite(slope) ? slope.toFixed(2) : 'n/a'} MB per 100k tasks after warm-up`,
+    value: slope,
+    target: '< 0.5 MB/100k (flat)',
+    pass: Number.isFinite(slope) ? slope < 0.5 : undefined,
+  })
+  return out
+}

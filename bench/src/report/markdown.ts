@@ -1,0 +1,279 @@
+/**
+ * latest.md: the run's figures side by side, with the ratios q/peer and q/limit, and the bar.
+ */
+import type { Results } from '../results.js'
+import { bullBestDrain, type Check, qBestDrain } from './bar.js'
+
+/** What the report says about the run itself. */
+export interface RunInfo {
+  date: string
+  quick: boolean
+  n: number
+  reps: number
+  roundTrips: number
+  durationSec: number
+  machine: string
+  versions: Record<string, string>
+  configurations: string[]
+}
+
+/** A table row: a label and the keys of each column (undefined: not applicable). */
+interface Row {
+  label: string
+  q: string | undefined
+  peers: Array<string | undefined>
+  /** Latencies and memory: lower is better. */
+  lower?: boolean
+}
+
+const num = (v: number, unit?: string) => {
+  if (!Number.isFinite(v)) return '—'
+  if (unit === 'ms') return v < 100 ? v.toFixed(3) : Math.round(v).toLocaleString('en-US')
+  if (unit === 'MB') return v.toFixed(1)
+  return Math.round(v).toLocaleString('en-US')
+}
+
+function value(r: Results, key: string | undefined): number {
+  if (!key) return Number.NaN
+  if (key.startsWith('best:')) {
+    const what = key.slice(5)
+    return what === 'bullmq'
+      ? bullBestDrain(r).value
+      : qBestDrain(r, what as 'redis' | 'amqp' | 'memory').value
+  }
+  return r.get(key)
+}
+
+function unitOf(r: Results, key: string | undefined): string | undefined {
+  if (!key || key.startsWith('best:')) return 'msg/s'
+  return r.measurements[key]?.unit
+}
+
+function table(r: Results, head: string[], rows: Row[]): string {
+  const peers = head.length - 2
+  const lines = [
+    `| ${head.join(' | ')} | ${head
+      .slice(2)
+      .map((h) => `q/${h.split(' ')[0]}`)
+      .join(' | ')} |`,
+    `|${' --- |'.repeat(head.length + peers)}`,
+  ]
+  for (const row of rows) {
+    const unit = unitOf(r, row.q ?? row.peers.find(Boolean))
+    const q = value(r, row.q)
+    const cells = row.peers.map((k) => num(value(r, k), unitOf(r, k)))
+    const ratios = row.peers.map((k) => {
+      const v = q / value(r, k)
+      return Number.isFinite(v) ? `${v.toFixed(2)}` : '—'
+    })
+    lines.push(`| ${row.label} | **${num(q, unit)}** | ${cells.join(' | ')} | ${ratios.join(' | ')} |`)
+  }
+  return lines.join('\n')
+}
+
+function checkTable(checks: readonly Check[]): string {
+  const mark = (p: boolean | undefined) => (p === undefined ? 'not measured' : p ? '**met**' : '**short**')
+  return [
+    '| goal | this run | target | |',
+    '| --- | --- | --- | --- |',
+    ...checks.map((c) => `| ${c.goal} | ${c.measured} | ${c.target} | ${mark(c.pass)} |`),
+  ].join('\n')
+}
+
+/** The whole report. */
+export function markdown(r: Results, checks: readonly Check[], info: RunInfo): string {
+  const redisRows: Row[] = [
+    {
+      label: 'publish, one awaited call (msg/s)',
+      q: 'q.redis.publish.single',
+      peers: ['bullmq.publish.single', undefined, 'raw.redis.publish.single'],
+    },
+    {
+      label: 'publish, batched (msg/s)',
+      q: 'q.redis.publish.batched',
+      peers: ['bullmq.publish.batched', undefined, 'raw.redis.publish.batched'],
+    },
+    {
+      label: 'drain, concurrency 1 (tasks/s; raw: BRPOP one at a time)',
+      q: 'q.redis.drain.c1',
+      peers: ['bullmq.drain.c1', 'celery.redis.drain', 'raw.redis.drain.brpop'],
+    },
+    {
+      label: 'drain, concurrency 10',
+      q: 'q.redis.drain.c10',
+      peers: ['bullmq.drain.c10', undefined, undefined],
+    },
+    {
+      label: 'drain, concurrency 50',
+      q: 'q.redis.drain.c50',
+      peers: ['bullmq.drain.c50', undefined, undefined],
+    },
+    {
+      label: 'drain, concurrency 100',
+      q: 'q.redis.drain.c100',
+      peers: ['bullmq.drain.c100', undefined, undefined],
+    },
+    {
+      label: 'drain, best of each (raw: RPOP 100 a call)',
+      q: 'best:redis',
+      peers: ['best:bullmq', 'celery.redis.drain', 'raw.redis.drain.rpop100'],
+    },
+    { label: 'end to end (tasks/s)', q: 'q.redis.e2e', peers: [undefined, undefined, undefined] },
+    {
+      label: 'round trip p50 (ms)',
+      q: 'q.redis.roundtrip.p50',
+      peers: ['bullmq.roundtrip.p50', 'celery.roundtrip.p50', undefined],
+      lower: true,
+    },
+    {
+      label: 'round trip p99 (ms)',
+      q: 'q.redis.roundtrip.p99',
+      peers: ['bullmq.roundtrip.p99', 'celery.roundtrip.p99', undefined],
+      lower: true,
+    },
+    {
+      label: 'worker start() before consuming (ms)',
+      q: 'q.redis.drain.c100.startup',
+      peers: [undefined, undefined, undefined],
+      lower: true,
+    },
+    {
+      label: 'worker RSS at start (MB)',
+      q: 'q.redis.drain.c100.rss.start',
+      peers: [
+        'bullmq.drain.c50.rss.start',
+        'celery.redis.drain.rss.start',
+        'raw.redis.drain.rpop100.rss.start',
+      ],
+      lower: true,
+    },
+    {
+      label: 'worker RSS after the drain (MB)',
+      q: 'q.redis.drain.c100.rss.end',
+      peers: ['bullmq.drain.c50.rss.end', 'celery.redis.drain.rss.end', 'raw.redis.drain.rpop100.rss.end'],
+      lower: true,
+    },
+  ]
+  const amqpRows: Row[] = [
+    {
+      label: 'publish, one awaited call (msg/s; raw: amqplib publish never waits)',
+      q: 'q.amqp.publish.single',
+      peers: [undefined, 'raw.amqp.publish.batched'],
+    },
+    {
+      label: 'publish, batched (msg/s)',
+      q: 'q.amqp.publish.batched',
+      peers: [undefined, 'raw.amqp.publish.batched'],
+    },
+    {
+      label: 'drain, concurrency 1 (tasks/s)',
+      q: 'q.amqp.drain.c1',
+      peers: ['celery.amqp.drain', 'raw.amqp.drain.ack-each'],
+    },
+    { label: 'drain, concurrency 10', q: 'q.amqp.drain.c10', peers: [undefined, 'raw.amqp.drain.ack-each'] },
+    {
+      label: 'drain, concurrency 100',
+      q: 'q.amqp.drain.c100',
+      peers: [undefined, 'raw.amqp.drain.ack-each'],
+    },
+    {
+      label: 'drain, best vs ack each',
+      q: 'best:amqp',
+      peers: ['celery.amqp.drain', 'raw.amqp.drain.ack-each'],
+    },
+    {
+      label: 'drain, best vs multiple acks',
+      q: 'best:amqp',
+      peers: [undefined, 'raw.amqp.drain.ack-multiple'],
+    },
+    { label: 'end to end (tasks/s)', q: 'q.amqp.e2e', peers: [undefined, undefined] },
+    {
+      label: 'worker start() before consuming (ms)',
+      q: 'q.amqp.drain.c100.startup',
+      peers: [undefined, undefined],
+      lower: true,
+    },
+    {
+      label: 'worker RSS at start (MB)',
+      q: 'q.amqp.drain.c100.rss.start',
+      peers: ['celery.amqp.drain.rss.start', 'raw.amqp.drain.ack-each.rss.start'],
+      lower: true,
+    },
+    {
+      label: 'worker RSS after the drain (MB)',
+      q: 'q.amqp.drain.c100.rss.end',
+      peers: ['celery.amqp.drain.rss.end', 'raw.amqp.drain.ack-each.rss.end'],
+      lower: true,
+    },
+  ]
+  const memRows: Row[] = [
+    {
+      label: 'publish, one awaited call (msg/s)',
+      q: 'q.memory.publish.single',
+      peers: ['kombu.memory.publish'],
+    },
+    { label: 'publish, batched (msg/s)', q: 'q.memory.publish.batched', peers: [undefined] },
+    { label: 'drain, concurrency 1 (tasks/s)', q: 'q.memory.drain.c1', peers: [undefined] },
+    { label: 'drain, concurrency 10', q: 'q.memory.drain.c10', peers: [undefined] },
+    { label: 'drain, concurrency 100', q: 'q.memory.drain.c100', peers: ['kombu.memory.drain'] },
+    { label: 'end to end (tasks/s)', q: 'q.memory.e2e', peers: ['kombu.memory.e2e'] },
+  ]
+  const has = (rows: Row[]) => rows.some((row) => Number.isFinite(value(r, row.q)))
+  const keep = (rows: Row[]) =>
+    rows.filter((row) => [row.q, ...row.peers].some((k) => Number.isFinite(value(r, k))))
+  const out: string[] = [
+    `# q bench: ${info.date}${info.quick ? ' (--quick smoke)' : ''}`,
+    '',
+    `N = ${info.n.toLocaleString('en-US')} no-op tasks of ~300 bytes per measurement, ${info.reps} repetition(s), each figure the median;`,
+    `round trips: ${info.roundTrips.toLocaleString('en-US')} sequential calls per repetition. Whole run: ${Math.round(info.durationSec)} s.`,
+    `Machine: ${info.machine}. The machine is shared and noisy: ratios taken within this run are what count.`,
+    '',
+    `Versions: ${Object.entries(info.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
+    '',
+    '## The bar (issue 8)',
+    '',
+    checkTable(checks),
+  ]
+  if (has(redisRows))
+    out.push(
+      '',
+      '## Redis',
+      '',
+      'Ratios are q divided by the column (for latency and memory, lower is better).',
+      '',
+      table(r, ['', 'q', 'BullMQ', 'Celery (Python)', 'raw ioredis'], keep(redisRows)),
+    )
+  if (has(amqpRows))
+    out.push('', '## RabbitMQ', '', table(r, ['', 'q', 'Celery (Python)', 'raw amqplib'], keep(amqpRows)))
+  if (has(memRows))
+    out.push(
+      '',
+      '## Memory transport (one process)',
+      '',
+      table(r, ['', 'q (@q/celery)', '@q/kombu alone'], keep(memRows)),
+    )
+  const soak = r.series['q.soak']
+  if (soak?.length) {
+    out.push(
+      '',
+      '## Worker memory over a long run (q on Redis)',
+      '',
+      `${r.measurements['q.soak.rss.end']?.note ?? ''}: ${num(r.get('q.soak.rate'))} tasks/s; RSS slope ${r.get('q.soak.rss.slope').toFixed(2)} MB and heap slope ${r.get('q.soak.heap.slope').toFixed(2)} MB per 100k tasks after warm-up.`,
+      '',
+      '| tasks run | RSS (MB) | heap used (MB) |',
+      '| --- | --- | --- |',
+      ...soak.map(
+        (s) => `| ${s.count.toLocaleString('en-US')} | ${num(s.rssMb, 'MB')} | ${num(s.heapMb, 'MB')} |`,
+      ),
+    )
+  }
+  out.push('', '## How each was measured', '', ...info.configurations.map((c) => `- ${c}`))
+  const skipped = Object.entries(r.skipped)
+  const errors = Object.entries(r.errors)
+  if (skipped.length) out.push('', '## Skipped', '', ...skipped.map(([g, why]) => `- ${g}: ${why}`))
+  if (errors.length)
+    out.push('', '## Errors', '', ...errors.map(([g, e]) => `- ${g}: \`${e.split('\n')[0]}\``))
+  return `${out.join('\n')}\n`
+}

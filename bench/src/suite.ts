@@ -1,0 +1,404 @@
+/**
+ * The measurement groups, one function each, in the order main.ts runs them. Every figure is
+ * recorded in `Results` as the median of `config.reps` repetitions; each repetition uses a queue
+ * of its own, removed afterwards.
+ */
+import { AmqpAdmin, type RedisAdmin } from './brokers.js'
+import { runChild } from './child.js'
+import type { BenchConfig } from './config.js'
+import { amqpBroker, type QBroker, redisBroker } from './q/broker.js'
+import { qDrain, qEndToEnd } from './q/drain.js'
+import { kombuMemory, memoryDrain, memoryEndToEnd, memoryPublish } from './q/memory.js'
+import { qPublishBatched, qPublishSingle } from './q/publish.js'
+import type { Results } from './results.js'
+import { mb, percentile, rate } from './stats.js'
+
+/** What the groups share. */
+export interface Context {
+  readonly config: BenchConfig
+  readonly results: Results
+  /** The Redis URL of the bench's broker database (and of BullMQ and the raw loops). */
+  readonly redisUrl: string
+  /** The Redis URL of the result backend database (round trips). */
+  readonly backendUrl: string
+  readonly redis: RedisAdmin
+  /** The AMQP URL of the bench's vhost. */
+  amqpUrl: string
+  /** Prints a progress line. */
+  log(line: string): void
+}
+
+let seq = 0
+/** A queue name unique to this run. */
+export const queueName = (ctx: Context, what: string) => `qb-${ctx.config.runId}-${what}-${seq++}`
+
+/** How long a drain of `n` messages may take before it counts as hung. */
+const drainTimeout = (n: number) => 60_000 + n * 5
+
+/** Runs `reps` repetitions and records each listed key as msg/s. */
+async function reps(ctx: Context, once: (rep: number) => Promise<Record<string, number>>, note?: string) {
+  const runs: Array<Record<string, number>> = []
+  for (let rep = 0; rep < ctx.config.reps; rep++) runs.push(await once(rep))
+  for (const key of Object.keys(runs[0] ?? {})) {
+    const unit =
+      key.endsWith('.rss.start') || key.endsWith('.rss.end')
+        ? 'MB'
+        : key.endsWith('.startup')
+          ? 'ms'
+          : 'msg/s'
+    const value = ctx.results.set(
+      key,
+      unit,
+      runs.map((r) => r[key]!),
+      note,
+    )
+    ctx.log(`  ${key.padEnd(34)} ${fmt(value)} ${unit}`)
+  }
+}
+
+const fmt = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : String(v))
+
+// ---------------------------------------------------------------- memory
+
+export async function qMemoryGroup(ctx: Context): Promise<void> {
+  const { n } = ctx.config
+  await reps(ctx, async () => {
+    const p = await memoryPublish(n)
+    return { 'q.memory.publish.single': p.single, 'q.memory.publish.batched': p.batched }
+  })
+  for (const c of ctx.config.concurrencies)
+    await reps(ctx, async () => ({ [`q.memory.drain.c${c}`]: await memoryDrain(n, c) }))
+  await reps(ctx, async () => ({ 'q.memory.e2e': await memoryEndToEnd(n, 100) }), 'worker concurrency 100')
+  await reps(ctx, async () => {
+    const k = await kombuMemory(n)
+    return {
+      'kombu.memory.publish': k.publish,
+      'kombu.memory.drain': k.drain,
+      'kombu.memory.e2e': k.endToEnd,
+    }
+  })
+}
+
+// ---------------------------------------------------------------- raw loops
+
+export async function rawRedisGroup(ctx: Context): Promise<void> {
+  const { n } = ctx.config
+  const { lpushPipelined, lpushSingle } = await import('./peers/raw-redis.js')
+  const client = ctx.redis.client
+  await reps(ctx, async () => {
+    const key = queueName(ctx, 'raw')
+    const single = rate(n, await lpushSingle(client, key, n))
+    await client.del(key)
+    const batched = rate(n, await lpushPipelined(client, key, n))
+    await client.del(key)
+    return { 'raw.redis.publish.single': single, 'raw.redis.publish.batched': batched }
+  })
+  for (const mode of ['rpop', 'brpop'] as const) {
+    await reps(ctx, async () => {
+      const key = queueName(ctx, 'raw')
+      await lpushPipelined(client, key, n)
+      try {
+        const { ready, done } = await runChild(
+          'raw-redis-consume',
+          { url: ctx.redisUrl, key, n, mode, batch: 100 },
+          { timeoutMs: drainTimeout(n) },
+        )
+        const k = mode === 'rpop' ? 'raw.redis.drain.rpop100' : 'raw.redis.drain.brpop'
+        return { [k]: rate(n, done.ms), [`${k}.rss.start`]: mb(ready), [`${k}.rss.end`]: mb(done.rss) }
+      } finally {
+        await client.del(key)
+      }
+    })
+  }
+}
+
+export async function rawAmqpGroup(ctx: Context): Promise<void> {
+  const { n } = ctx.config
+  const { declareRawQueue, publishRaw } = await import('./peers/raw-amqp.js')
+  const { connect } = await import('amqplib')
+  const admin = await AmqpAdmin.open(ctx.amqpUrl)
+  const conn = await connect(ctx.amqpUrl)
+  try {
+    const ch = await conn.createChannel()
+    for (const ack of ['each', 'multiple'] as const) {
+      await reps(ctx, async () => {
+        const queue = queueName(ctx, 'raw')
+        await declareRawQueue(ch, queue)
+        const t0 = performance.now()
+        await publishRaw(ch, queue, n)
+        await admin.waitDepth(queue, n)
+        const publish = rate(n, performance.now() - t0)
+        try {
+          const { ready, done } = await runChild(
+            'raw-amqp-consume',
+            { url: ctx.amqpUrl, queue, n, prefetch: 1000, ack },
+            { timeoutMs: drainTimeout(n) },
+          )
+          const k = `raw.amqp.drain.ack-${ack}`
+          return {
+            ...(ack === 'each' ? { 'raw.amqp.publish.batched': publish } : {}),
+            [k]: rate(n, done.ms),
+            [`${k}.rss.start`]: mb(ready),
+            [`${k}.rss.end`]: mb(done.rss),
+          }
+        } finally {
+          await admin.deleteQueue(queue)
+        }
+      })
+    }
+  } finally {
+    await conn.close().catch(() => {})
+    await admin.close()
+  }
+}
+
+// ---------------------------------------------------------------- q on a broker
+
+async function qBrokerGroup(ctx: Context, broker: QBroker): Promise<void> {
+  const { n } = ctx.config
+  const k = `q.${broker.kind}`
+  await reps(ctx, async () => {
+    let queue = queueName(ctx, 'pub')
+    let t0 = performance.now()
+    await qPublishSingle(broker.noop, queue, n)
+    await broker.waitDepth(queue, n)
+    const single = rate(n, performance.now() - t0)
+    await broker.cleanup(queue)
+    queue = queueName(ctx, 'pub')
+    t0 = performance.now()
+    await qPublishBatched(broker.noop, queue, n)
+    await broker.waitDepth(queue, n)
+    const batched = rate(n, performance.now() - t0)
+    if (broker.kind === 'redis') {
+      const raw = await ctx.redis.client.lindex(queue, 0)
+      ctx.results.set('q.redis.message.bytes', 'bytes', [raw ? Buffer.byteLength(raw) : Number.NaN])
+    }
+    await broker.cleanup(queue)
+    return { [`${k}.publish.single`]: single, [`${k}.publish.batched`]: batched }
+  })
+  const flags = (c: number) =>
+    ctx.config.profile
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${new URL('../results/profiles/', import.meta.url).pathname}`,
+          `--cpu-prof-name=q-${broker.kind}-c${c}-${Date.now()}.cpuprofile`,
+        ]
+      : []
+  for (const c of ctx.config.concurrencies) {
+    await reps(ctx, async () => {
+      const r = await qDrain(broker, queueName(ctx, `c${c}`), n, c, flags(c))
+      return {
+        [`${k}.drain.c${c}`]: rate(n, r.ms),
+        [`${k}.drain.c${c}.rss.start`]: mb(r.rssStart),
+        [`${k}.drain.c${c}.rss.end`]: mb(r.rssEnd),
+        [`${k}.drain.c${c}.startup`]: r.startupMs,
+      }
+    })
+  }
+  await reps(
+    ctx,
+    async () => ({ [`${k}.e2e`]: rate(n, await qEndToEnd(broker, queueName(ctx, 'e2e'), n, 100)) }),
+    'worker concurrency 100, consuming while the tasks are published (batched)',
+  )
+}
+
+export async function qRedisGroup(ctx: Context): Promise<void> {
+  const broker = redisBroker(ctx.redisUrl, ctx.redis)
+  try {
+    await qBrokerGroup(ctx, broker)
+  } finally {
+    await broker.close()
+  }
+}
+
+export async function qAmqpGroup(ctx: Context, broker: QBroker): Promise<void> {
+  await qBrokerGroup(ctx, broker)
+}
+
+/** q's publishing app on RabbitMQ, connected (so that @q/kombu-amqp loads amqplib first). */
+export async function openQAmqp(ctx: Context): Promise<{ broker: QBroker; admin: AmqpAdmin }> {
+  const { benchApp } = await import('./q/app.js')
+  const { app, noop } = benchApp(ctx.amqpUrl)
+  await app.connection().connect()
+  const admin = await AmqpAdmin.open(ctx.amqpUrl)
+  return { broker: amqpBroker(ctx.amqpUrl, admin, app, noop), admin }
+}
+
+// ---------------------------------------------------------------- peers
+
+export async function bullmqGroup(ctx: Context): Promise<void> {
+  const { n } = ctx.config
+  const b = await import('./peers/bullmq.js')
+  const target = b.bullTarget(ctx.redisUrl, `qb-${ctx.config.runId}`)
+  await reps(ctx, async () => {
+    let queue = b.bullQueue(target, queueName(ctx, 'bull'))
+    const single = rate(n, await b.addSingle(queue, n))
+    await b.obliterate(queue)
+    queue = b.bullQueue(target, queueName(ctx, 'bull'))
+    const batched = rate(n, await b.addBulk(queue, n))
+    await b.obliterate(queue)
+    return { 'bullmq.publish.single': single, 'bullmq.publish.batched': batched }
+  })
+  for (const c of ctx.config.bullmqConcurrencies) {
+    await reps(ctx, async () => {
+      const name = queueName(ctx, 'bull')
+      const queue = b.bullQueue(target, name)
+      try {
+        await b.addBulk(queue, n)
+        const { ready, done } = await runChild(
+          'bullmq-worker',
+          { target, queue: name, n, concurrency: c },
+          { timeoutMs: drainTimeout(n) },
+        )
+        return {
+          [`bullmq.drain.c${c}`]: rate(n, done.ms),
+          [`bullmq.drain.c${c}.rss.start`]: mb(ready),
+          [`bullmq.drain.c${c}.rss.end`]: mb(done.rss),
+        }
+      } finally {
+        await b.obliterate(queue)
+      }
+    })
+  }
+}
+
+async function celeryGroup(ctx: Context, kind: 'redis' | 'amqp', broker: QBroker): Promise<void> {
+  const { n } = ctx.config
+  const { celeryDrain } = await import('./peers/celery-python.js')
+  await reps(
+    ctx,
+    async () => {
+      const queue = queueName(ctx, 'py')
+      await qPublishBatched(broker.noop, queue, n)
+      await broker.waitDepth(queue, n)
+      try {
+        const r = await celeryDrain(broker.url, queue, n)
+        return {
+          [`celery.${kind}.drain`]: rate(n, r.ms),
+          [`celery.${kind}.drain.rss.start`]: mb(r.rssStart),
+          [`celery.${kind}.drain.rss.end`]: mb(r.rssEnd),
+        }
+      } finally {
+        await broker.cleanup(queue)
+      }
+    },
+    'solo pool, prefetch multiplier 64, results ignored; the queue filled by q',
+  )
+}
+
+export async function celeryRedisGroup(ctx: Context): Promise<void> {
+  const broker = redisBroker(ctx.redisUrl, ctx.redis)
+  try {
+    await celeryGroup(ctx, 'redis', broker)
+  } finally {
+    await broker.close()
+  }
+}
+
+export async function celeryAmqpGroup(ctx: Context, broker: QBroker): Promise<void> {
+  await celeryGroup(ctx, 'amqp', broker)
+}
+
+// ---------------------------------------------------------------- round trips
+
+/** Records p50/p99 of each repetition's latencies, and their medians. */
+function recordLatency(ctx: Context, key: string, perRep: number[][], note: string): void {
+  const p50 = ctx.results.set(
+    `${key}.p50`,
+    'ms',
+    perRep.map((l) => percentile(l, 50)),
+    note,
+  )
+  const p99 = ctx.results.set(
+    `${key}.p99`,
+    'ms',
+    perRep.map((l) => percentile(l, 99)),
+    note,
+  )
+  ctx.log(`  ${`${key}.p50/p99`.padEnd(34)} ${p50.toFixed(3)} / ${p99.toFixed(3)} ms`)
+}
+
+export async function roundTripGroup(
+  ctx: Context,
+  peers: { bullmq: boolean; celery: boolean },
+): Promise<void> {
+  const { roundTrips: count, reps: r } = ctx.config
+  const warmup = Math.min(50, Math.ceil(count / 10))
+  const { qRoundTrips } = await import('./q/roundtrip.js')
+  const q: number[][] = []
+  for (let i = 0; i < r; i++)
+    q.push(await qRoundTrips(ctx.redisUrl, ctx.backendUrl, queueName(ctx, 'rt'), count, warmup))
+  recordLatency(ctx, 'q.redis.roundtrip', q, `${count} sequential delay+get, Redis broker and backend`)
+  if (peers.bullmq) {
+    const b = await import('./peers/bullmq.js')
+    const { NodeChild } = await import('./child.js')
+    const target = b.bullTarget(ctx.redisUrl, `qb-${ctx.config.runId}`)
+    const lat: number[][] = []
+    for (let i = 0; i < r; i++) {
+      const name = queueName(ctx, 'bullrt')
+      const child = new NodeChild('bullmq-worker', {
+        target,
+        queue: name,
+        n: 0,
+        concurrency: 10,
+        early: true,
+      })
+      try {
+        await child.next('ready', 60_000)
+        child.go()
+        lat.push(await b.bullRoundTrips(target, name, count, warmup))
+      } finally {
+        await child.stop()
+      }
+    }
+    recordLatency(ctx, 'bullmq.roundtrip', lat, `${count} sequential add+waitUntilFinished (QueueEvents)`)
+  }
+  if (peers.celery) {
+    const { celeryRoundTrips } = await import('./peers/celery-python.js')
+    const lat: number[][] = []
+    for (let i = 0; i < r; i++)
+      lat.push(await celeryRoundTrips(ctx.redisUrl, ctx.backendUrl, queueName(ctx, 'pyrt'), count, warmup))
+    recordLatency(
+      ctx,
+      'celery.roundtrip',
+      lat,
+      `${count} sequential delay().get(), Python client and solo worker`,
+    )
+  }
+}
+
+// ---------------------------------------------------------------- soak
+
+export async function soakGroup(ctx: Context): Promise<void> {
+  const total = ctx.config.soakTasks
+  if (!total) return
+  const { qSoak } = await import('./q/soak.js')
+  const broker = redisBroker(ctx.redisUrl, ctx.redis)
+  try {
+    const s = await qSoak(broker, queueName(ctx, 'soak'), total, Math.max(1, Math.round(total / 20)))
+    const note = `${s.tasks.toLocaleString('en-US')} tasks on Redis, concurrency 100, in ${(s.ms / 1000).toFixed(0)} s`
+    const r = ctx.results
+    r.set('q.soak.rss.start', 'MB', [s.rssStartMb], note)
+    r.set('q.soak.rss.end', 'MB', [s.rssEndMb], note)
+    r.set('q.soak.rss.max', 'MB', [s.rssMaxMb], note)
+    r.set(
+      'q.soak.rss.slope',
+      'MB/100k tasks',
+      [s.rssSlope],
+      'least squares over the samples after the first quarter',
+    )
+    r.set(
+      'q.soak.heap.slope',
+      'MB/100k tasks',
+      [s.heapSlope],
+      'least squares over the samples after the first quarter',
+    )
+    r.set('q.soak.rate', 'msg/s', [rate(s.tasks, s.ms)], note)
+    r.series['q.soak'] = s.samples
+    ctx.log(
+      `  q.soak: RSS ${s.rssStartMb} -> ${s.rssEndMb} MB (max ${s.rssMaxMb}), slope ${s.rssSlope.toFixed(2)} MB/100k, heap slope ${s.heapSlope.toFixed(2)} MB/100k`,
+    )
+  } finally {
+    await broker.close()
+  }
+}
