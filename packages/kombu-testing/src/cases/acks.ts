@@ -84,7 +84,12 @@ export function ackCases(suite: Suite): void {
       const other = (await inbox.collect(3))[2]!
       await other.ack()
       const byBody = new Map([again, other].map((m) => [m.body, m.redelivered]))
-      expect(byBody).toEqual(new Map([[0, true], [1, false]]))
+      expect(byBody).toEqual(
+        new Map([
+          [0, true],
+          [1, false],
+        ]),
+      )
       await conn.close()
       expect(await remaining(kit, queue)).toEqual([])
     },
