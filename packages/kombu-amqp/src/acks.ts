@@ -6,6 +6,7 @@
  * acks every delivery up to `tag`, so it is used only when every one of them is being acked:
  * a message still being handled, or being rejected, is never acked by accident.
  */
+import { TagWindow } from './tag-window.js'
 
 /** Where acks and rejects go: the amqplib channel. */
 export interface AckSink {
@@ -31,9 +32,10 @@ function newBatch(): Batch {
 
 /** Tracks a channel's unacknowledged deliveries and coalesces their acks. */
 export class AckBatcher {
-  /** Delivery tags the broker holds for us, oldest first (tags only grow on a channel). */
-  private readonly outstanding = new Set<number>()
-  private pending = new Set<number>()
+  /** Delivery tags the broker holds for us (tags only grow on a channel), and which are being acked. */
+  private readonly window = new TagWindow()
+  /** Tags being acked this turn, in the order asked. */
+  private pending: number[] = []
   private batch: Batch | undefined
   private timer: NodeJS.Immediate | undefined
   private failure: Error | undefined
@@ -45,17 +47,17 @@ export class AckBatcher {
 
   /** Records a delivery that must be acknowledged (not one consumed with noAck). */
   delivered(deliveryTag: number): void {
-    this.outstanding.add(deliveryTag)
+    this.window.add(deliveryTag)
   }
 
   /** Whether `deliveryTag` is delivered and not yet settled (or about to be). */
   holds(deliveryTag: number): boolean {
-    return this.outstanding.has(deliveryTag) && !this.pending.has(deliveryTag)
+    return this.window.isHeld(deliveryTag)
   }
 
   /** Deliveries not yet acknowledged. */
   get size(): number {
-    return this.outstanding.size
+    return this.window.size
   }
 
   /** Acks `deliveryTag` (and every older one with `multiple`); resolves once the ack is written. */
@@ -66,13 +68,10 @@ export class AckBatcher {
       this.flush()
       return this.now(() => {
         this.sink.ack(deliveryTag, true)
-        for (const tag of this.outstanding) {
-          if (tag > deliveryTag) break
-          this.outstanding.delete(tag)
-        }
+        this.window.settleUpTo(deliveryTag)
       })
     }
-    this.pending.add(deliveryTag)
+    if (this.window.markPending(deliveryTag)) this.pending.push(deliveryTag)
     if (!this.batch) {
       this.batch = newBatch()
       this.timer = setImmediate(() => this.flush())
@@ -85,7 +84,7 @@ export class AckBatcher {
     if (this.failure) return Promise.reject(this.failure)
     return this.now(() => {
       this.sink.reject(deliveryTag, requeue)
-      this.outstanding.delete(deliveryTag)
+      this.window.settle(deliveryTag)
     })
   }
 
@@ -96,26 +95,18 @@ export class AckBatcher {
     clearImmediate(this.timer)
     this.batch = undefined
     const pending = this.pending
-    this.pending = new Set()
+    this.pending = []
     try {
-      let last = -1
-      let run = 0
-      for (const tag of this.outstanding) {
-        if (!pending.has(tag)) break
-        last = tag
-        run++
-      }
-      if (run >= 2) {
+      // The oldest deliveries, all being acked: one frame for them all.
+      const { last, count } = this.window.pendingPrefix()
+      if (count >= 2) {
         this.sink.ack(last, true)
-        for (const tag of this.outstanding) {
-          if (tag > last) break
-          this.outstanding.delete(tag)
-          pending.delete(tag)
-        }
+        this.window.settleUpTo(last)
       }
       for (const tag of pending) {
+        if (count >= 2 && tag <= last) continue
         this.sink.ack(tag, false)
-        this.outstanding.delete(tag)
+        this.window.settle(tag)
       }
       batch.resolve()
     } catch (err) {
@@ -125,7 +116,7 @@ export class AckBatcher {
 
   /** Forgets every delivery, as the broker does after basic.recover. */
   forgetAll(): void {
-    this.outstanding.clear()
+    this.window.clear()
   }
 
   /** The channel is gone: acks asked for and not sent fail with `error`; the broker requeues those messages. */
@@ -134,8 +125,8 @@ export class AckBatcher {
     clearImmediate(this.timer)
     this.batch?.reject(error)
     this.batch = undefined
-    this.pending.clear()
-    this.outstanding.clear()
+    this.pending = []
+    this.window.clear()
   }
 
   private now(op: () => void): Promise<void> {

@@ -8,8 +8,9 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { type Logger, TransportNotInstalledError } from '@q/kombu'
 import type * as Amqplib from 'amqplib'
-import { decodeFields, encodeTable } from './field-table.js'
+import { decodeFields } from './field-decode.js'
 import { setLonglongSupported } from './headers.js'
+import { encodeAnyTable } from './py-table.js'
 
 /** amqplib's promise API. */
 export type AmqplibApi = typeof Amqplib
@@ -30,7 +31,7 @@ function load(): Loaded {
   const codecInstalled = !(defs in require.cache)
   if (codecInstalled) {
     const codec = require(join(lib, 'codec.js')) as Record<string, unknown>
-    codec.encodeTable = encodeTable
+    codec.encodeTable = encodeAnyTable
     codec.decodeFields = decodeFields
   }
   setLonglongSupported(codecInstalled)

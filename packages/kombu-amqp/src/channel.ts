@@ -142,10 +142,7 @@ export class AmqpChannel implements Channel, LinkHost {
     routingKey: string,
     options: ChannelPublishOptions = {},
   ): Promise<void> {
-    if (options.delay && options.delay > 0)
-      throw new NotSupportedError(
-        'RabbitMQ has no delayed delivery without a plugin (capabilities.delayedDelivery is false)',
-      )
+    refuseDelay(options)
     for (let attempt = 0; ; attempt++) {
       const link = this.link && !this.link.closed ? this.link : await this.current()
       try {
@@ -153,6 +150,33 @@ export class AmqpChannel implements Channel, LinkHost {
       } catch (err) {
         // Nothing was sent: the channel had just closed. Send it on the next one.
         if (err instanceof NotSentError && this.open && attempt < 3) continue
+        throw this.mapError(err, 'publish')
+      }
+    }
+  }
+
+  /**
+   * Publishes `messages` in order to one exchange and routing key: one loop of writes and one wait
+   * for the socket buffer when it fills (Publisher.publishMany). When the amqplib channel closes
+   * midway, the messages not yet sent go on the next one.
+   */
+  async publishMany(
+    messages: readonly OutgoingMessage[],
+    exchange: string,
+    routingKey: string,
+    options: ChannelPublishOptions = {},
+  ): Promise<void> {
+    refuseDelay(options)
+    let rest = messages
+    for (let attempt = 0; ; attempt++) {
+      const link = this.link && !this.link.closed ? this.link : await this.current()
+      try {
+        return await link.publisher.publishMany(rest, exchange, routingKey, options)
+      } catch (err) {
+        if (err instanceof NotSentError && this.open && attempt < 3) {
+          rest = rest.slice(err.sent)
+          continue
+        }
         throw this.mapError(err, 'publish')
       }
     }
@@ -325,6 +349,13 @@ export class AmqpChannel implements Channel, LinkHost {
       }
     }
   }
+}
+
+function refuseDelay(options: ChannelPublishOptions): void {
+  if (options.delay && options.delay > 0)
+    throw new NotSupportedError(
+      'RabbitMQ has no delayed delivery without a plugin (capabilities.delayedDelivery is false)',
+    )
 }
 
 function unknownTag(deliveryTag: number): ChannelError {

@@ -9,9 +9,10 @@
  *   same (signed) int; amqplib's `l` is read by py-amqp as unsigned;
  * - `D` digits read as signed 32-bit, as py-amqp writes them (amqplib reads them unsigned).
  *
- * `installFieldTableCodec` (amqplib.ts) puts these two functions in amqplib's codec module before
- * amqplib's frame definitions capture them.
+ * amqplib.ts puts these two functions in amqplib's codec module before amqplib's frame
+ * definitions capture them (the encoder through py-table.ts, the decoder is in field-decode.ts).
  */
+export { decodeFields } from './field-decode.js'
 
 /** A value with an explicit AMQP type, amqplib's escape hatch: `{ '!': 'int', value: 3 }`. */
 export interface TypedValue {
@@ -25,7 +26,8 @@ function isFloatingPoint(n: number): boolean {
   return n >= 0x8000000000000000 || (Math.abs(n) < 0x4000000000000 && Math.floor(n) !== n)
 }
 
-function checkSpace(buffer: Buffer, offset: number, size: number): void {
+/** Throws amqplib's RangeError when `size` bytes do not fit at `offset`. */
+export function checkSpace(buffer: Buffer, offset: number, size: number): void {
   if (offset + size > buffer.length) {
     throw new RangeError(
       `Encoded field table (headers or arguments) exceeds the ${buffer.length} byte encoding buffer`,
@@ -70,7 +72,8 @@ function guessNumberType(n: number): string {
   return 'long'
 }
 
-function encodeFieldValue(buffer: Buffer, value: unknown, offset: number): number {
+/** Writes one value, tag included, by amqplib's rules (and `longlong`); returns the bytes written. */
+export function encodeFieldValue(buffer: Buffer, value: unknown, offset: number): number {
   const start = offset
   let type: string = typeof value
   let val = value as never
@@ -189,118 +192,4 @@ function encodeFieldValue(buffer: Buffer, value: unknown, offset: number): numbe
       throw new TypeError(`Unknown type to encode: ${type}`)
   }
   return offset - start
-}
-
-/** Decodes the fields of a table (the bytes after its length prefix). */
-export function decodeFields(slice: Buffer): Record<string, unknown> {
-  const fields: Record<string, unknown> = {}
-  const cursor = { offset: 0 }
-  while (cursor.offset < slice.length) {
-    const len = slice.readUInt8(cursor.offset)
-    cursor.offset++
-    const key = slice.toString('utf8', cursor.offset, cursor.offset + len)
-    cursor.offset += len
-    fields[key] = decodeValue(slice, cursor)
-  }
-  return fields
-}
-
-function decodeValue(slice: Buffer, cursor: { offset: number }): unknown {
-  const tag = String.fromCharCode(slice[cursor.offset]!)
-  let offset = cursor.offset + 1
-  let val: unknown
-  switch (tag) {
-    case 'b':
-      val = slice.readInt8(offset)
-      offset += 1
-      break
-    case 'B':
-      val = slice.readUInt8(offset)
-      offset += 1
-      break
-    case 's':
-    case 'U': // py-amqp's name for a signed 16-bit integer
-      val = slice.readInt16BE(offset)
-      offset += 2
-      break
-    case 'u':
-      val = slice.readUInt16BE(offset)
-      offset += 2
-      break
-    case 'I':
-      val = slice.readInt32BE(offset)
-      offset += 4
-      break
-    case 'i':
-      val = slice.readUInt32BE(offset)
-      offset += 4
-      break
-    case 'l':
-    case 'L': {
-      // Both signed 64-bit (RabbitMQ's reading). Kept exact as a bigint when unsafe as a number
-      // for L; l keeps amqplib's (lossy) number.
-      const big = slice.readBigInt64BE(offset)
-      val =
-        tag === 'L' && (big > BigInt(Number.MAX_SAFE_INTEGER) || big < BigInt(Number.MIN_SAFE_INTEGER))
-          ? big
-          : Number(big)
-      offset += 8
-      break
-    }
-    case 'f':
-      val = slice.readFloatBE(offset)
-      offset += 4
-      break
-    case 'd':
-      val = slice.readDoubleBE(offset)
-      offset += 8
-      break
-    case 'D':
-      val = { '!': 'decimal', value: { places: slice[offset], digits: slice.readInt32BE(offset + 1) } }
-      offset += 5
-      break
-    case 'T':
-      val = { '!': 'timestamp', value: Number(slice.readBigUInt64BE(offset)) }
-      offset += 8
-      break
-    case 't':
-      val = slice[offset] !== 0
-      offset += 1
-      break
-    case 'V':
-      val = null
-      break
-    case 'S': {
-      const len = slice.readUInt32BE(offset)
-      val = slice.toString('utf8', offset + 4, offset + 4 + len)
-      offset += 4 + len
-      break
-    }
-    case 'x': {
-      const len = slice.readUInt32BE(offset)
-      val = slice.subarray(offset + 4, offset + 4 + len)
-      offset += 4 + len
-      break
-    }
-    case 'F': {
-      const len = slice.readUInt32BE(offset)
-      val = decodeFields(slice.subarray(offset + 4, offset + 4 + len))
-      offset += 4 + len
-      break
-    }
-    case 'A': {
-      const len = slice.readUInt32BE(offset)
-      const end = offset + 4 + len
-      const items: unknown[] = []
-      const inner = { offset: offset + 4 }
-      while (inner.offset < end) items.push(decodeValue(slice, inner))
-      val = items
-      offset = end
-      break
-    }
-    default:
-      throw new TypeError(`Unexpected type tag "${tag}"`)
-  }
-  cursor.offset = offset
-  return val
 }

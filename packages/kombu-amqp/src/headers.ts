@@ -102,7 +102,16 @@ function plainValue(value: unknown): unknown {
 export function fromWireTable(table: Record<string, unknown>): Record<string, unknown> {
   for (const key of Object.keys(table)) {
     const value = table[key]
-    if (value !== null && typeof value === 'object') table[key] = plainValue(value)
+    if (value === null || typeof value !== 'object') continue
+    // An own `__proto__` key (field-decode.ts makes it one) stays one: no assignment through the setter.
+    if (key === '__proto__')
+      Object.defineProperty(table, key, {
+        value: plainValue(value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    else table[key] = plainValue(value)
   }
   return table
 }

@@ -147,6 +147,78 @@ describe('Publisher', () => {
   })
 })
 
+describe('Publisher.publishMany', () => {
+  const bodies = (ch: FakeChannel) => ch.published.map((p) => p.body)
+
+  it('writes the whole batch in one go, in order, and resolves without a round trip', async () => {
+    const { ch, publisher } = setup()
+    await publisher.publishMany([message('1'), message('2'), message('3')], 'ex', 'rk')
+    expect(bodies(ch)).toEqual(['1', '2', '3'])
+    expect(ch.published[2]).toMatchObject({ exchange: 'ex', routingKey: 'rk' })
+    expect(ch.confirms).toHaveLength(0)
+  })
+
+  it('a full buffer stops the batch; at the drain its rest goes before publishes queued since', async () => {
+    const { ch, publisher } = setup()
+    let room = 2
+    const publish = ch.publish.bind(ch)
+    ch.publish = (...args: Parameters<typeof ch.publish>) => publish(...args) && --room > 0
+    let done = false
+    const batch = publisher
+      .publishMany(
+        ['1', '2', '3', '4'].map((b) => message(b)),
+        '',
+        'q',
+      )
+      .then(() => (done = true))
+    const later = publisher.publish(message('later'), '', 'q')
+    const laterBatch = publisher.publishMany([message('b1'), message('b2')], '', 'q')
+    await tick()
+    expect(bodies(ch)).toEqual(['1', '2'])
+    expect(done).toBe(false)
+    room = 100
+    publisher.onDrain()
+    await Promise.all([batch, later, laterBatch])
+    expect(bodies(ch)).toEqual(['1', '2', '3', '4', 'later', 'b1', 'b2'])
+  })
+
+  it('a channel that closes midway: NotSentError says how many went out', async () => {
+    const { ch, publisher } = setup()
+    ch.full = true
+    const batch = publisher.publishMany([message('1'), message('2'), message('3')], '', 'q')
+    await tick()
+    ch.closed = true
+    publisher.onClose()
+    const err = await batch.catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(NotSentError)
+    expect((err as NotSentError).sent).toBe(1)
+  })
+
+  it('with confirm, resolves once every message is confirmed, and fails with a nack', async () => {
+    const { ch, publisher } = setup()
+    let done = false
+    const all = publisher
+      .publishMany([message('1'), message('2')], '', 'q', { confirm: true })
+      .then(() => (done = true))
+    await tick()
+    ch.confirms[0]!(null)
+    await tick()
+    expect(done).toBe(false)
+    ch.confirms[1]!(null)
+    await all
+    const nacked = publisher.publishMany([message('3'), message('4')], '', 'q', { confirm: true })
+    ch.confirms[2]!(null)
+    ch.confirms[3]!(new Error('message nacked'))
+    await expect(nacked).rejects.toBeInstanceOf(MessageNackedError)
+  })
+
+  it('an empty batch resolves at once', async () => {
+    const { ch, publisher } = setup()
+    await publisher.publishMany([], '', 'q')
+    expect(ch.published).toHaveLength(0)
+  })
+})
+
 describe('publishOptions', () => {
   it('carries every AMQP property that is set, and drops the ones py-amqp drops', () => {
     const options = publishOptions(

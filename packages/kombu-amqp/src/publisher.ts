@@ -8,14 +8,33 @@ import type { OutgoingMessage } from '@q/kombu'
 import { UnroutableError } from '@q/kombu'
 import type { ChannelPublishOptions } from '@q/kombu/internal'
 import type { Message as AmqplibMessage, ConfirmChannel, Options } from 'amqplib'
+import { codecInstalled } from './amqplib.js'
 import { MessageNackedError } from './errors.js'
+import { Fifo } from './fifo.js'
 import { toWireTable } from './headers.js'
+import { PyTable } from './py-table.js'
 
-/** The channel closed before the message was handed to it: nothing was sent, so it can go on another. */
+/**
+ * The channel closed before the message was handed to it: nothing was sent, so it can go on
+ * another. For a batch, the first `sent` messages went out and the others did not.
+ */
 export class NotSentError extends Error {
-  constructor(cause?: unknown) {
+  constructor(
+    cause?: unknown,
+    readonly sent = 0,
+  ) {
     super('the channel closed before the message was sent', { cause })
   }
+}
+
+/** A `publishMany` without confirms, written as far as `next`. */
+interface Batch {
+  readonly messages: readonly OutgoingMessage[]
+  readonly exchange: string
+  readonly routingKey: string
+  next: number
+  readonly resolve: () => void
+  readonly reject: (err: unknown) => void
 }
 
 /** amqplib's refusal to write on a closed or closing channel. */
@@ -31,11 +50,15 @@ interface MandatoryPublish {
   returned?: { replyCode: number; replyText: string }
 }
 
-/** amqplib publish options (properties and flags) for a message; unknown properties are dropped, as py-amqp does. */
+/**
+ * amqplib publish options (properties and flags) for a message; unknown properties are dropped, as
+ * py-amqp does. With our codec in amqplib, the headers go as they are and are typed while amqplib
+ * writes them (py-table.ts); without it, as a typed copy for amqplib's own encoder.
+ */
 export function publishOptions(message: OutgoingMessage, mandatory: boolean): Options.Publish {
   const p = message.properties
   const options: Options.Publish = {
-    headers: toWireTable(message.headers),
+    headers: codecInstalled() ? (new PyTable(message.headers) as never) : toWireTable(message.headers),
     mandatory,
   }
   if (message.contentType) options.contentType = message.contentType
@@ -59,7 +82,9 @@ export class Publisher {
   private draining: Promise<void> | undefined
   private resolveDrain: (() => void) | undefined
   /** Publishes waiting for the buffer to drain, oldest first. */
-  private readonly backlog: Array<() => void> = []
+  private readonly backlog = new Fifo<() => void>()
+  /** The rest of the batch that filled the buffer: it goes first at the next drain. */
+  private resume: (() => void) | undefined
   private readonly mandatory = new Set<MandatoryPublish>()
   private closed = false
 
@@ -137,6 +162,75 @@ export class Publisher {
   }
 
   /**
+   * Publishes `messages` in order. Without `confirm` or `mandatory`: one loop of writes that stops
+   * only when amqplib's buffer is full, to go on at its drain ahead of anything queued since; it
+   * resolves once amqplib has taken them all. A failure other than a closed channel rejects the
+   * batch, the messages before the failing one having been sent. With `confirm` or `mandatory`,
+   * each message waits for its own confirm, as with `publish`.
+   */
+  publishMany(
+    messages: readonly OutgoingMessage[],
+    exchange: string,
+    routingKey: string,
+    options: ChannelPublishOptions = {},
+  ): Promise<void> {
+    if (options.confirm || options.mandatory === true)
+      return this.publishEach(messages, exchange, routingKey, options)
+    return new Promise<void>((resolve, reject) => {
+      const batch: Batch = { messages, exchange, routingKey, next: 0, resolve, reject }
+      if (this.draining) this.backlog.push(() => this.writeBatch(batch))
+      else this.writeBatch(batch)
+    })
+  }
+
+  private writeBatch(batch: Batch): void {
+    const { messages, exchange, routingKey } = batch
+    if (this.closed) {
+      batch.reject(new NotSentError(undefined, batch.next))
+      return
+    }
+    while (batch.next < messages.length) {
+      const message = messages[batch.next]!
+      let written: boolean
+      try {
+        written = this.ch.publish(exchange, routingKey, message.body, publishOptions(message, false))
+      } catch (err) {
+        batch.reject(isClosedChannel(err) ? new NotSentError(err, batch.next) : this.mapError(err))
+        return
+      }
+      batch.next++
+      if (!written) {
+        void this.waitForDrain()
+        this.resume = () => this.writeBatch(batch)
+        return
+      }
+    }
+    batch.resolve()
+  }
+
+  /** publishMany with confirms: every message settles; a channel that closed leaves the rest unsent. */
+  private async publishEach(
+    messages: readonly OutgoingMessage[],
+    exchange: string,
+    routingKey: string,
+    options: ChannelPublishOptions,
+  ): Promise<void> {
+    const results = await Promise.allSettled(
+      messages.map((m) => this.publish(m, exchange, routingKey, options)),
+    )
+    const failed = results.findIndex((r) => r.status === 'rejected')
+    if (failed < 0) return
+    // Once the channel is closed, every later publish is refused: those can go on another channel.
+    const notSent = (r: PromiseSettledResult<void>) =>
+      r.status === 'rejected' && r.reason instanceof NotSentError
+    if (results.slice(failed).every(notSent)) throw new NotSentError(undefined, failed)
+    const firstError = results.find((r) => r.status === 'rejected' && !(r.reason instanceof NotSentError))
+    if (firstError) throw (firstError as PromiseRejectedResult).reason
+    // Not a NotSentError any more: some of the messages after it went out, so none may be resent.
+    throw this.mapError((results[failed] as PromiseRejectedResult).reason)
+  }
+
+  /**
    * A basic.return: marks the oldest outstanding mandatory publish with the same exchange, key and
    * body. Returns and confirms may arrive in any order across messages, so position alone would not do.
    */
@@ -166,7 +260,10 @@ export class Publisher {
     this.draining = undefined
     this.resolveDrain = undefined
     resolve?.()
-    while (this.backlog.length && !this.draining) this.backlog.shift()!()
+    const resume = this.resume
+    this.resume = undefined
+    resume?.()
+    while (this.backlog.length > 0 && !this.draining) this.backlog.shift()!()
   }
 
   /** The channel closed: whoever waits for a drain goes on (and finds the channel closed). */

@@ -146,6 +146,18 @@ export interface Channel {
     routingKey: string,
     options?: ChannelPublishOptions,
   ): Promise<void>
+  /**
+   * Publishes many messages to one exchange and routing key, in order, in as few writes as the
+   * broker allows (one Redis LPUSH per queue, one wait for AMQP's socket buffer). Resolves when
+   * all are written, or confirmed when `confirm` is set. Optional: without it, callers publish
+   * one at a time.
+   */
+  publishMany?(
+    messages: readonly OutgoingMessage[],
+    exchange: string,
+    routingKey: string,
+    options?: ChannelPublishOptions,
+  ): Promise<void>
   /** Starts a consumer; resolves with its consumer tag. */
   consume(queue: string, onDelivery: DeliveryHandler, options?: ConsumeOptions): Promise<string>
   cancel(consumerTag: string): Promise<void>

@@ -42,6 +42,11 @@ type MaybePromise<T> = T | Promise<T>
 export interface VirtualPrimitives {
   /** Appends a message to a queue. */
   put(queue: string, message: OutgoingMessage, options: PutOptions): MaybePromise<void>
+  /**
+   * Appends many messages to a queue, in order, in one operation where the broker has one (Redis:
+   * a single LPUSH per priority bucket). Without it, `put` is called for each.
+   */
+  putMany?(queue: string, messages: readonly OutgoingMessage[], options: PutOptions): MaybePromise<void>
   /** Takes the next message of a queue, or null when it is empty. */
   get(queue: string, options: GetOptions): MaybePromise<VirtualDelivery | null>
   /** Forgets a delivered message for good. */
