@@ -92,9 +92,22 @@ export function makeRetry(task: Runnable, request: TaskRequest, o: RetryOptions 
 
 /** The arguments the function is called with: positional args, then kwargs mapped by `params` or appended. */
 export function callArguments(task: Runnable, request: TaskRequest): unknown[] {
-  const args = [...request.args]
-  const kwargs = { ...request.kwargs }
+  return argumentsOf(task, request.args, request.kwargs)
+}
+
+/**
+ * {@link callArguments} from the args and kwargs themselves. The common call (no kwargs, no
+ * `params`) gets `args` back as is: it is only ever spread into the call, never kept.
+ */
+export function argumentsOf(
+  task: Runnable,
+  argList: unknown[],
+  kwargList: Record<string, unknown>,
+): unknown[] {
   const params = task.options.params
+  if (!params && isEmpty(kwargList)) return argList
+  const args = [...argList]
+  const kwargs = { ...kwargList }
   if (params) {
     params.forEach((p, i) => {
       if (p in kwargs && i >= args.length) {
@@ -106,6 +119,11 @@ export function callArguments(task: Runnable, request: TaskRequest): unknown[] {
   }
   if (Object.keys(kwargs).length) args.push(kwargs)
   return args
+}
+
+function isEmpty(o: Record<string, unknown>): boolean {
+  for (const _ in o) return false
+  return true
 }
 
 /**
@@ -184,7 +202,7 @@ export function runTask(task: Runnable, request: TaskRequest, env: RunEnvironmen
       fail(reason)
     })
     try {
-      const args = callArguments(task, request)
+      const args = argumentsOf(task, request.args, request.kwargs)
       const fn = task.fn as (...a: unknown[]) => unknown
       const r = task.options.bind ? fn(context, ...args) : fn(...args)
       if (r && typeof (r as PromiseLike<unknown>).then === 'function') {
@@ -196,6 +214,46 @@ export function runTask(task: Runnable, request: TaskRequest, env: RunEnvironmen
     } catch (err) {
       fail(err)
     }
+  })
+}
+
+/**
+ * Runs a plain task: not bound, no time limits (the caller checked). No context, no timers, no
+ * promise when the function returns a plain value: the Outcome comes back synchronously. A
+ * function that returns a promise can still be terminated (revoke with terminate) until it
+ * settles; `terminator` is asked for only then. `request` is built only if the run fails (to
+ * classify the error: autoretry needs it).
+ */
+export function runPlain(
+  task: Runnable,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+  request: () => TaskRequest,
+  terminator: () => Terminator,
+): Outcome | Promise<Outcome> {
+  const started = performance.now()
+  let r: unknown
+  try {
+    r = (task.fn as (...a: unknown[]) => unknown)(...argumentsOf(task, args, kwargs))
+  } catch (err) {
+    return classify(task, request(), err, (performance.now() - started) / 1000)
+  }
+  if (!r || typeof (r as PromiseLike<unknown>).then !== 'function') {
+    return { state: states.SUCCESS, result: r, runtime: (performance.now() - started) / 1000 }
+  }
+  return new Promise<Outcome>((resolve) => {
+    let settled = false
+    const fail = (err: unknown) => {
+      if (settled) return
+      settled = true
+      resolve(classify(task, request(), err, (performance.now() - started) / 1000))
+    }
+    terminator().onTerminate(fail)
+    ;(r as PromiseLike<unknown>).then((result) => {
+      if (settled) return
+      settled = true
+      resolve({ state: states.SUCCESS, result, runtime: (performance.now() - started) / 1000 })
+    }, fail)
   })
 }
 

@@ -141,7 +141,7 @@ export interface ControlledWorker {
   readonly revoked: RevokedSet
   /** Requests received and not finished, by id. */
   readonly requests: ReadonlyMap<string, Request>
-  readonly pool: AsyncPool
+  readonly pool: AsyncPool<Request>
   readonly strategy: {
     setRateLimit(taskName: string, rate: string | number | null): void
     handle(body: unknown, message: Message): void

@@ -146,23 +146,16 @@ export function readTaskMessage(headers: Record<string, unknown>, body: unknown)
   }
   if (typeof headers.id !== 'string' || !headers.id)
     throw new InvalidTaskMessageError('task message has no id header')
-  const e = (body[2] ?? {}) as Record<string, unknown>
-  const tl = Array.isArray(headers.timelimit) ? headers.timelimit : []
-  const num = (v: unknown) => (typeof v === 'number' ? v : null)
+  const tl = Array.isArray(headers.timelimit) ? headers.timelimit : NO_LIMITS
   return {
     id: headers.id,
     task: headers.task,
     shadow: typeof headers.shadow === 'string' ? headers.shadow : null,
     args: body[0] as unknown[],
     kwargs: body[1] as Record<string, unknown>,
-    embed: {
-      callbacks: asList(e.callbacks),
-      errbacks: asList(e.errbacks),
-      chain: asList(e.chain),
-      chord: e.chord && typeof e.chord === 'object' ? (e.chord as Signature) : null,
-    },
-    eta: parseIso(headers.eta),
-    expires: parseIso(headers.expires),
+    embed: readEmbed(body[2]),
+    eta: headers.eta == null ? undefined : parseIso(headers.eta),
+    expires: headers.expires == null ? undefined : parseIso(headers.expires),
     retries: typeof headers.retries === 'number' ? headers.retries : 0,
     group: typeof headers.group === 'string' ? headers.group : null,
     groupIndex: num(headers.group_index),
@@ -176,6 +169,26 @@ export function readTaskMessage(headers: Record<string, unknown>, body: unknown)
     ignoreResult: headers.ignore_result === true,
     headers,
   }
+}
+
+const NO_LIMITS: readonly unknown[] = Object.freeze([])
+
+/** The embed of a plain call (nothing after it), shared: most messages carry only nulls. */
+const NO_EMBED: TaskEmbed = Object.freeze({ callbacks: null, errbacks: null, chain: null, chord: null })
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' ? v : null
+}
+
+function readEmbed(value: unknown): TaskEmbed {
+  if (!value || typeof value !== 'object') return NO_EMBED
+  const e = value as Record<string, unknown>
+  const callbacks = asList(e.callbacks)
+  const errbacks = asList(e.errbacks)
+  const chain = asList(e.chain)
+  const chord = e.chord && typeof e.chord === 'object' ? (e.chord as Signature) : null
+  if (!callbacks && !errbacks && !chain && !chord) return NO_EMBED
+  return { callbacks, errbacks, chain, chord }
 }
 
 /** Protocol v1: everything in a dict body (Celery 3); still sent by old clients. */

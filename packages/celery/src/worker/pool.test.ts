@@ -69,6 +69,49 @@ describe('AsyncPool', () => {
   })
 })
 
+describe('AsyncPool with synchronous jobs', () => {
+  it('frees the slot of a job that returns nothing at once, with no promise', () => {
+    const pool = new AsyncPool(1)
+    const ran: string[] = []
+    for (const k of ['a', 'b', 'c']) pool.submit(k, () => void ran.push(k))
+    // All three ran within submit(): each gave its only slot back synchronously.
+    expect(ran).toEqual(['a', 'b', 'c'])
+    expect(pool.running).toBe(0)
+    expect(pool.queued).toBe(0)
+  })
+
+  it('runs jobs submitted by a running job after it, in order; a throwing job frees its slot', () => {
+    const pool = new AsyncPool(1)
+    const ran: string[] = []
+    pool.submit('outer', () => {
+      pool.submit('inner-1', () => void ran.push('inner-1'))
+      pool.submit('inner-2', () => {
+        throw new Error('x')
+      })
+      pool.submit('inner-3', () => void ran.push('inner-3'))
+      ran.push('outer')
+    })
+    expect(ran).toEqual(['outer', 'inner-1', 'inner-3'])
+    expect(pool.running).toBe(0)
+  })
+
+  it('runs jobs through its runner, mixing synchronous and asynchronous ones', async () => {
+    const g = gate()
+    const ran: number[] = []
+    const pool = new AsyncPool<number>(2, (n) => {
+      ran.push(n)
+      return n === 0 ? g.promise : undefined
+    })
+    for (let i = 0; i < 4; i++) pool.submit(`k${i}`, i)
+    expect(ran).toEqual([0, 1, 2, 3])
+    expect(pool.running).toBe(1)
+    const idle = pool.idle()
+    g.open()
+    await idle
+    expect(pool.running).toBe(0)
+  })
+})
+
 describe('RevokedSet', () => {
   it('remembers ids for `expires` seconds', () => {
     let now = 0

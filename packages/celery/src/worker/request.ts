@@ -7,7 +7,7 @@ import type { Message } from '@q/kombu'
 import type { Celery } from '../app.js'
 import type { StoreRequest } from '../backends/types.js'
 import { TaskRevokedError } from '../errors.js'
-import { type Outcome, runTask, Terminator } from '../execute.js'
+import { type Outcome, runPlain, runTask, Terminator } from '../execute.js'
 import { saferepr } from '../protocol/python-repr.js'
 import type { ReceivedTask } from '../protocol/task-message.js'
 import { errorRepr, serializeError } from '../result/exceptions.js'
@@ -16,9 +16,37 @@ import type { Task } from '../task.js'
 import type { TaskRequest } from '../task-types.js'
 import { sendCallbacks, sendErrbacks, sendRetry } from './follow-up.js'
 
+/**
+ * The settings the hot path reads for every task, copied once from the app's configuration
+ * (frozen, so they cannot change; with its ~60 keys it is a dictionary-mode object, where each
+ * read is a hash lookup).
+ */
+export interface HotSettings {
+  readonly hasBackend: boolean
+  readonly taskIgnoreResult: boolean
+  readonly taskAcksLate: boolean
+  readonly taskTimeLimit: number | null
+  readonly taskSoftTimeLimit: number | null
+  readonly workerDisableRateLimits: boolean
+}
+
+/** The {@link HotSettings} of an app. */
+export function hotSettings(app: Celery): HotSettings {
+  const c = app.conf
+  return Object.freeze({
+    hasBackend: !!c.resultBackend,
+    taskIgnoreResult: c.taskIgnoreResult,
+    taskAcksLate: c.taskAcksLate,
+    taskTimeLimit: c.taskTimeLimit,
+    taskSoftTimeLimit: c.taskSoftTimeLimit,
+    workerDisableRateLimits: c.workerDisableRateLimits,
+  })
+}
+
 /** What a request needs from its worker. */
 export interface RequestHost {
   readonly app: Celery
+  readonly settings: HotSettings
   readonly hostname: string
   log(level: 'info' | 'warn' | 'error' | 'debug', message: string, fields?: Record<string, unknown>): void
   /** True when lines at `level` are written: hot paths skip building the ones that are not. */
@@ -34,11 +62,13 @@ function fmt(value: unknown): string {
   }
 }
 
+/** Settled already: what a settlement that had nothing to wait for returns. */
+const DONE: Promise<void> = Promise.resolve()
+
 /** A task message accepted by a worker. */
 export class Request {
-  readonly request: TaskRequest
-  /** Ended by a revoke with terminate. */
-  readonly terminate = new Terminator()
+  private built: TaskRequest | undefined
+  private terminator: Terminator | undefined
   timeStart: number | undefined
 
   constructor(
@@ -46,9 +76,37 @@ export class Request {
     readonly message: Message,
     readonly received: ReceivedTask,
     readonly task: Task<never[], unknown>,
-  ) {
-    const r = received
-    this.request = {
+  ) {}
+
+  /** The task id. */
+  get id(): string {
+    return this.received.id
+  }
+
+  /**
+   * Celery's `self.request`: what the task, signals and the result backend see of the call.
+   * Built on first use: a plain task whose result is not stored never needs it.
+   */
+  get request(): TaskRequest {
+    this.built ??= this.buildRequest()
+    return this.built
+  }
+
+  /** Ended by a revoke with terminate. Made on first use: most requests are never terminated. */
+  get terminate(): Terminator {
+    this.terminator ??= new Terminator()
+    return this.terminator
+  }
+
+  /** The name shown in logs: the shadow name when set. */
+  get displayName(): string {
+    return this.received.shadow ?? this.received.task
+  }
+
+  private buildRequest(): TaskRequest {
+    const r = this.received
+    const { message } = this
+    return {
       id: r.id,
       task: r.task,
       args: r.args,
@@ -61,7 +119,7 @@ export class Request {
       rootId: r.rootId,
       groupId: r.group,
       groupIndex: r.groupIndex,
-      hostname: host.hostname,
+      hostname: this.host.hostname,
       deliveryInfo: message.deliveryInfo,
       replyTo: message.properties.replyTo,
       correlationId: message.properties.correlationId ?? r.id,
@@ -76,13 +134,8 @@ export class Request {
     }
   }
 
-  /** The name shown in logs: the shadow name when set. */
-  get displayName(): string {
-    return this.received.shadow ?? this.received.task
-  }
-
   private get acksLate(): boolean {
-    return this.task.options.acksLate ?? this.host.app.conf.taskAcksLate
+    return this.task.options.acksLate ?? this.host.settings.taskAcksLate
   }
 
   private storeRequest(): StoreRequest {
@@ -104,16 +157,66 @@ export class Request {
 
   private ignoresResult(): boolean {
     return (
-      this.request.ignoreResult || (this.task.options.ignoreResult ?? this.host.app.conf.taskIgnoreResult)
+      this.received.ignoreResult || (this.task.options.ignoreResult ?? this.host.settings.taskIgnoreResult)
     )
   }
 
-  /** Runs the task and settles the message. Never throws. */
-  async execute(): Promise<void> {
+  /**
+   * A plain run: not bound, no time limit, nothing to store on success, not terminated yet. It
+   * needs no context, timers, backend or `request` object, and a synchronous task completes
+   * without a single promise.
+   */
+  private plain(): boolean {
+    const { options } = this.task
+    const hot = this.host.settings
+    const r = this.received
+    return (
+      !options.bind &&
+      !this.terminator?.aborted &&
+      (!hot.hasBackend || this.ignoresResult()) &&
+      !(r.timeLimit ?? options.timeLimit ?? hot.taskTimeLimit) &&
+      !(r.softTimeLimit ?? options.softTimeLimit ?? hot.taskSoftTimeLimit)
+    )
+  }
+
+  /**
+   * Runs the task and settles the message. Never throws, never rejects. Returns nothing when it
+   * completed synchronously (a plain task returning a plain value), else a promise of its end.
+   */
+  execute(): Promise<void> | undefined {
+    this.timeStart = Date.now()
+    // The early ack does not wait for its round trip: the message is settled here at once.
+    if (!this.acksLate) void this.settle('ack')
+    if (!this.plain()) return this.executeFull()
+    const { signals } = this.host.app
+    if (signals.listenerCount('taskPrerun')) signals.send('taskPrerun', { request: this.request })
+    const r = this.received
+    const outcome = runPlain(
+      this.task,
+      r.args,
+      r.kwargs,
+      () => this.request,
+      () => this.terminate,
+    )
+    return isOutcome(outcome) ? this.conclude(outcome) : outcome.then((o) => this.conclude(o))
+  }
+
+  /** After a plain run: a success with nothing to send is settled synchronously. */
+  private conclude(outcome: Outcome): Promise<void> | undefined {
+    const e = this.received.embed
+    if (outcome.state !== 'SUCCESS' || e.callbacks || e.chain) return this.settleOutcome(outcome)
+    this.succeeded(outcome.result, outcome.runtime)
+    if (this.message.acknowledged) {
+      this.postrun(outcome)
+      return undefined
+    }
+    return this.settle('ack').then(() => this.postrun(outcome))
+  }
+
+  /** The general run: STARTED state, result storing, time limits, bound context. */
+  private async executeFull(): Promise<void> {
     const { app } = this.host
     const conf = app.conf
-    this.timeStart = Date.now()
-    if (!this.acksLate) void this.settle('ack')
     const backend = await app.backend().catch(() => undefined)
     const store = !this.ignoresResult() ? backend : undefined
     if (store && (this.task.options.trackStarted ?? conf.taskTrackStarted)) {
@@ -134,47 +237,54 @@ export class Request {
       softTimeLimit: this.received.softTimeLimit ?? this.task.options.softTimeLimit ?? conf.taskSoftTimeLimit,
       terminate: this.terminate,
     })
+    await this.settleOutcome(outcome)
+  }
+
+  /** Stores, logs, signals and settles an outcome, then sends taskPostrun. Never rejects. */
+  private async settleOutcome(outcome: Outcome): Promise<void> {
     try {
       await this.finish(outcome)
     } catch (err) {
       this.host.log(
         'error',
-        `Task ${this.displayName}[${this.request.id}] could not be settled: ${(err as Error).message}`,
+        `Task ${this.displayName}[${this.received.id}] could not be settled: ${(err as Error).message}`,
       )
       if (!this.message.acknowledged) await this.settle('requeue')
     }
-    app.signals.sendLazy('taskPostrun', () => ({
+    this.postrun(outcome)
+  }
+
+  private postrun(outcome: Outcome): void {
+    this.host.app.signals.sendLazy('taskPostrun', () => ({
       request: this.request,
       state: outcome.state,
       result: 'result' in outcome ? outcome.result : undefined,
     }))
   }
 
+  /** Logs a success and sends taskSuccess (both only when someone reads them). */
+  private succeeded(result: unknown, runtime: number): void {
+    if (this.host.logs('info')) {
+      this.host.log(
+        'info',
+        `Task ${this.displayName}[${this.received.id}] succeeded in ${runtime.toFixed(3)}s: ${fmt(result)}`,
+        { state: 'SUCCESS', runtime },
+      )
+    }
+    this.host.app.signals.sendLazy('taskSuccess', () => ({ request: this.request, result, runtime }))
+  }
+
   private async finish(outcome: Outcome): Promise<void> {
     const { app } = this.host
     const backend = await app.backend().catch(() => undefined)
-    const id = this.request.id
+    const id = this.received.id
     const name = this.displayName
     if (this.terminate.aborted && outcome.state !== 'SUCCESS') return this.revoke('terminated')
     switch (outcome.state) {
       case 'SUCCESS': {
         if (!this.ignoresResult())
           await backend?.storeResult(id, outcome.result, states.SUCCESS, { request: this.storeRequest() })
-        if (this.host.logs('info')) {
-          this.host.log(
-            'info',
-            `Task ${name}[${id}] succeeded in ${outcome.runtime.toFixed(3)}s: ${fmt(outcome.result)}`,
-            {
-              state: 'SUCCESS',
-              runtime: outcome.runtime,
-            },
-          )
-        }
-        app.signals.sendLazy('taskSuccess', () => ({
-          request: this.request,
-          result: outcome.result,
-          runtime: outcome.runtime,
-        }))
+        this.succeeded(outcome.result, outcome.runtime)
         await sendCallbacks(app, this.received, outcome.result)
         await this.settle('ack')
         return
@@ -252,17 +362,27 @@ export class Request {
     await this.settle('ack')
   }
 
-  /** Acks, rejects or requeues the message, once. */
-  async settle(how: 'ack' | 'reject' | 'requeue'): Promise<void> {
-    if (this.message.acknowledged) return
+  /** Acks, rejects or requeues the message, once. Never rejects: a failure is logged. */
+  settle(how: 'ack' | 'reject' | 'requeue'): Promise<void> {
+    const m = this.message
+    if (m.acknowledged) return DONE
     try {
-      if (how === 'ack') await this.message.ack()
-      else if (how === 'reject') await this.message.reject()
-      else await this.message.requeue()
+      const p = how === 'ack' ? m.ack() : how === 'reject' ? m.reject() : m.requeue()
+      return p.then(undefined, (err: unknown) => this.settleFailed(how, err))
     } catch (err) {
-      this.host.log('warn', `could not ${how} task ${this.request.id}: ${(err as Error).message}`)
+      this.settleFailed(how, err)
+      return DONE
     }
   }
+
+  private settleFailed(how: string, err: unknown): void {
+    this.host.log('warn', `could not ${how} task ${this.received.id}: ${(err as Error).message}`)
+  }
+}
+
+/** A synchronous outcome (as opposed to the promise of one). */
+function isOutcome(o: Outcome | Promise<Outcome>): o is Outcome {
+  return typeof (o as Promise<Outcome>).then !== 'function'
 }
 
 function traceOf(err: unknown): string | null {

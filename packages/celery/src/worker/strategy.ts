@@ -80,7 +80,7 @@ export class Strategy {
 
   private bucket(request: Request): TokenBucket | null {
     const name = request.received.task
-    if (this.host.app.conf.workerDisableRateLimits) return null
+    if (this.host.settings.workerDisableRateLimits) return null
     let b = this.buckets.get(name)
     if (b === undefined) {
       const rate = parseRate(request.task.options.rateLimit ?? this.host.app.conf.taskDefaultRateLimit)

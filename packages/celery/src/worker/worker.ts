@@ -10,8 +10,8 @@ import { Consumer, type Message, Producer, type Queue } from '@q/kombu'
 import type { Celery } from '../app.js'
 import { WorkerControl } from '../control/worker-control.js'
 import { ConfigurationError } from '../errors.js'
-import { AsyncPool } from './pool.js'
-import type { Request } from './request.js'
+import { AsyncPool, type PoolResult } from './pool.js'
+import { type HotSettings, hotSettings, type Request } from './request.js'
 import { RevokedSet } from './revoked.js'
 import { Strategy } from './strategy.js'
 import { type LogFormat, type LogLevel, WorkerLog } from './worker-log.js'
@@ -56,8 +56,10 @@ export class Worker implements AsyncDisposable {
   readonly revoked: RevokedSet
   /** Requests received and not finished, by task id. */
   readonly requests = new Map<string, Request>()
-  readonly pool: AsyncPool
+  readonly pool: AsyncPool<Request>
   readonly strategy: Strategy
+  /** The settings read for every task, copied once from the (frozen) configuration. */
+  readonly settings: HotSettings
   private readonly logger: WorkerLog
   private consumer: Consumer | undefined
   private remote: WorkerControl | undefined
@@ -74,6 +76,7 @@ export class Worker implements AsyncDisposable {
     options: WorkerOptions = {},
   ) {
     const conf = app.conf
+    this.settings = hotSettings(app)
     this.hostname = expandNodeName(options.hostname ?? 'celery@%h')
     this.concurrency = options.concurrency ?? conf.workerConcurrency
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
@@ -83,7 +86,7 @@ export class Worker implements AsyncDisposable {
     this.prefetchCount = this.concurrency * multiplier
     this.queues = (options.queues ?? [...app.router.queues.values()]).map((q) => app.router.queue(q))
     this.revoked = new RevokedSet(50_000, conf.workerRevokedExpires)
-    this.pool = new AsyncPool(this.concurrency)
+    this.pool = new AsyncPool<Request>(this.concurrency, (request) => this.run(request))
     this.strategy = new Strategy(this)
     this.shutdownTimeout = options.shutdownTimeout ?? conf.workerShutdownTimeout
     this.mingle = options.mingle
@@ -142,18 +145,30 @@ export class Worker implements AsyncDisposable {
   submit(request: Request): void {
     // A rate-limit timer may fire after a warm shutdown began: its message goes back unacked.
     if (this.stopping) return
-    this.requests.set(request.request.id, request)
-    this.pool.submit(request.request.id, async () => {
-      try {
-        const r = request.received
-        if (this.revoked.has(r.id)) await request.revoke('revoked')
-        else if (r.expires && r.expires.getTime() <= Date.now()) await request.revoke('expired')
-        else await request.execute()
-        this.totals.set(r.task, (this.totals.get(r.task) ?? 0) + 1)
-      } finally {
-        this.requests.delete(request.request.id)
-      }
-    })
+    this.requests.set(request.id, request)
+    this.pool.submit(request.id, request)
+  }
+
+  /** Runs one request in its pool slot: synchronously when it can (see Request.execute). */
+  private run(request: Request): PoolResult {
+    const r = request.received
+    let p: Promise<void> | undefined
+    if (this.revoked.has(r.id)) p = request.revoke('revoked')
+    else if (r.expires && r.expires.getTime() <= Date.now()) p = request.revoke('expired')
+    else p = request.execute()
+    if (!p) return this.ran(request, true)
+    return p.then(
+      () => this.ran(request, true),
+      () => this.ran(request, false),
+    )
+  }
+
+  private ran(request: Request, ok: boolean): void {
+    if (ok) {
+      const name = request.received.task
+      this.totals.set(name, (this.totals.get(name) ?? 0) + 1)
+    }
+    this.requests.delete(request.id)
   }
 
   /**
@@ -166,7 +181,7 @@ export class Worker implements AsyncDisposable {
     const wait = eta.getTime() - Date.now()
     if (connection?.capabilities.delayedDelivery) {
       void this.republishDelayed(request.message, wait).catch((err) => {
-        this.log('warn', `could not defer task ${request.request.id}; holding it: ${(err as Error).message}`)
+        this.log('warn', `could not defer task ${request.id}; holding it: ${(err as Error).message}`)
         this.hold(request, wait)
       })
       return
@@ -192,7 +207,7 @@ export class Worker implements AsyncDisposable {
   private hold(request: Request, wait: number): void {
     this.held++
     void this.consumer?.qos({ prefetchCount: this.prefetchCount ? this.prefetchCount + this.held : 0 })
-    this.requests.set(request.request.id, request)
+    this.requests.set(request.id, request)
     const timer = setTimeout(() => {
       this.timers.delete(timer)
       this.held--
