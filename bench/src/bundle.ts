@@ -1,8 +1,9 @@
 /**
- * The worker processes run from one esbuild bundle of child-main.ts and the q sources (condition
+ * The worker processes run from an esbuild bundle of child-main.ts and the q sources (condition
  * `@q/source`), started with plain `node`: what a deployed worker runs (built JavaScript), and no
- * tsx in the measured process (tsx adds ~30 MB of RSS and its own start-up). The drivers (ioredis,
- * amqplib, bullmq, msgpackr) stay in node_modules, as in production. The bundle has a source map,
+ * tsx in the measured process (tsx adds ~30 MB of RSS and its own start-up). The bundle is split
+ * in a chunk per role (dynamic import), so each worker loads its own code and drivers only. The
+ * drivers (ioredis, amqplib, bullmq, msgpackr) stay in node_modules, as in production. The bundle has a source map,
  * which profile-summary.ts uses to put CPU profiles back on the sources (tsx's output has every
  * file on one line, so profiles taken under tsx cannot say where).
  */
@@ -20,6 +21,21 @@ export interface SourcePatch {
   find: string
   replace: string
 }
+
+/**
+ * Applied to every bundle: @q/celery loads the Redis result backend by name at run time
+ * (`importOptional(pkg)`), which a bundler cannot follow; a deployed worker finds the built
+ * package in node_modules. Here the name is written out, so the bundle holds the package's
+ * sources (in a chunk of its own, loaded only by a worker with a Redis result backend).
+ */
+const BUILTIN: readonly SourcePatch[] = [
+  {
+    file: 'packages/celery/src/backends/registry.ts',
+    find: 'mod = await importOptional<typeof mod>(pkg)',
+    replace:
+      "mod = await (pkg === '@q/backend-redis' ? import('@q/backend-redis') : importOptional<typeof mod>(pkg))",
+  },
+]
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const built = new Map<string, Promise<string>>()
@@ -57,12 +73,17 @@ export function bundle(entry: string): Promise<string> {
   if (!p) {
     p = (async () => {
       const { build } = await import('esbuild')
-      const outfile = fileURLToPath(
-        new URL(`../results/tmp/bundles/${entry.replace(/\.ts$/, '.mjs')}`, import.meta.url),
-      )
+      const name = entry.replace(/\.ts$/, '')
+      const outdir = fileURLToPath(new URL('../results/tmp/bundles/', import.meta.url))
       await build({
-        entryPoints: [fileURLToPath(new URL(`./${entry}`, import.meta.url))],
-        outfile,
+        entryPoints: { [name]: fileURLToPath(new URL(`./${entry}`, import.meta.url)) },
+        outdir,
+        outExtension: { '.js': '.mjs' },
+        chunkNames: `${name}-chunks/[name]-[hash]`,
+        // A chunk per dynamic import: a worker process loads its own role's code and drivers
+        // only. In one file, esbuild hoists every external import (bullmq, amqplib, ioredis,
+        // msgpackr) to the top, and every role paid for all of them in RSS.
+        splitting: true,
         bundle: true,
         platform: 'node',
         format: 'esm',
@@ -71,9 +92,9 @@ export function bundle(entry: string): Promise<string> {
         external: ['ioredis', 'amqplib', 'bullmq', 'msgpackr', 'esbuild', '@resvg/resvg-js'],
         sourcemap: true,
         logLevel: 'warning',
-        plugins: patches.length ? [patchPlugin(patches)] : [],
+        plugins: [patchPlugin([...BUILTIN, ...patches])],
       })
-      return outfile
+      return `${outdir}${name}.mjs`
     })()
     built.set(entry, p)
   }

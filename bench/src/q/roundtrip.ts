@@ -16,7 +16,7 @@ export async function qRoundTrips(
   warmup: number,
 ): Promise<number[]> {
   const params: QWorkerParams = { broker, backend, queue, n: 0, concurrency: 10, early: true }
-  const child = new NodeChild('q-worker', { ...params }, { tsx: true })
+  const child = new NodeChild('q-worker', { ...params })
   const { app, noop } = benchApp(broker, { backend })
   try {
     await child.next('ready', 60_000)

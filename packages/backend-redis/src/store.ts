@@ -7,12 +7,20 @@
 import type { KeyValueStore } from '@q/celery'
 import type { Redis } from 'ioredis'
 import { disconnectQuietly } from './disconnect.js'
-import { type Listener, Subscriber } from './subscriber.js'
+import { isNoScript, Script } from './script.js'
+import { type Listener, type Opening, Subscriber } from './subscriber.js'
 
-/** GET, and unless it holds a SUCCESS meta, SET (PX when expiring) and PUBLISH on the key's name. */
-const SET_UNLESS_SUCCEEDED = `
+/**
+ * GET, and unless it holds a SUCCESS meta, SET (PX when expiring) and PUBLISH on the key's name.
+ * A SUCCESS already stored stays, and is published again: a client that subscribed before
+ * sending the task (and reads nothing) learns the outcome from it.
+ */
+const SET_UNLESS_SUCCEEDED = new Script(`
 local current = redis.call('GET', KEYS[1])
-if current and string.find(current, '^{"status":%s*"SUCCESS"') then return 0 end
+if current and string.find(current, '^{"status":%s*"SUCCESS"') then
+  redis.call('PUBLISH', KEYS[1], current)
+  return 0
+end
 if tonumber(ARGV[2]) > 0 then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 else
@@ -20,7 +28,16 @@ else
 end
 redis.call('PUBLISH', KEYS[1], ARGV[1])
 return 1
-`
+`)
+
+/** A write waiting for the end of the tick. */
+interface PendingWrite {
+  key: string
+  value: Buffer
+  ms: number
+  resolve: () => void
+  reject: (err: unknown) => void
+}
 
 /** Options of a RedisStore. */
 export interface RedisStoreOptions {
@@ -63,6 +80,7 @@ export class RedisStore implements KeyValueStore, AsyncDisposable {
   private readonly revokedKey: string
   private closing: Promise<void> | undefined
   private error: Error | undefined
+  private writes: PendingWrite[] = []
 
   constructor(client: Redis, options: RedisStoreOptions = {}) {
     this.client = client
@@ -105,11 +123,37 @@ export class RedisStore implements KeyValueStore, AsyncDisposable {
   /**
    * Celery's "a stored SUCCESS is final" check and the SETEX + PUBLISH in one script: one round
    * trip instead of a GET and then a transaction. Matches Python's `"status": "SUCCESS"` and our
-   * compact JSON alike.
+   * compact JSON alike. The writes of one tick leave together, in one pipeline written at the end
+   * of the tick: not in ioredis' auto-pipeline, which waits for the next turn of the event loop
+   * (behind every other socket write of that turn) while a client waits for this result.
    */
-  async setUnlessSucceeded(key: string, value: Buffer, expiresSeconds: number | null): Promise<void> {
+  setUnlessSucceeded(key: string, value: Buffer, expiresSeconds: number | null): Promise<void> {
     const ms = !expiresSeconds || expiresSeconds <= 0 ? 0 : Math.max(1, Math.round(expiresSeconds * 1000))
-    await this.client.eval(SET_UNLESS_SUCCEEDED, 1, key, value, ms)
+    return new Promise<void>((resolve, reject) => {
+      if (this.writes.push({ key, value, ms, resolve, reject }) === 1)
+        process.nextTick(() => this.flushWrites())
+    })
+  }
+
+  private flushWrites(): void {
+    const batch = this.writes
+    this.writes = []
+    const pipeline = this.client.pipeline()
+    for (const w of batch) SET_UNLESS_SUCCEEDED.queue(pipeline, [w.key], [w.value, w.ms])
+    pipeline.exec().then(
+      (replies) => {
+        batch.forEach((w, i) => {
+          const err = replies?.[i]?.[0]
+          if (!err) w.resolve()
+          else if (isNoScript(err))
+            SET_UNLESS_SUCCEEDED.run(this.client, [w.key], [w.value, w.ms]).then(() => w.resolve(), w.reject)
+          else w.reject(err)
+        })
+      },
+      (err: unknown) => {
+        for (const w of batch) w.reject(err)
+      },
+    )
   }
 
   async set(key: string, value: Buffer, expiresSeconds: number | null): Promise<void> {
@@ -137,6 +181,11 @@ export class RedisStore implements KeyValueStore, AsyncDisposable {
 
   subscribe(key: string, listener: Listener): Promise<() => Promise<void>> {
     return this.subscriber.subscribe(key, listener)
+  }
+
+  /** Subscribes for a task about to be sent: the SUBSCRIBE leaves now, ahead of the task. */
+  watch(key: string, listener: Listener): Opening {
+    return this.subscriber.open(key, listener)
   }
 
   /** Remembers revoked ids until `expiresAtSeconds` (q only: Python workers keep theirs in memory). */

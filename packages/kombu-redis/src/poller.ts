@@ -159,10 +159,11 @@ export class Fetcher {
       const d = decodeEnvelope(raw, { exchange: '', routingKey: queue })
       tag = d.tag
       if (tag) {
-        // Recorded without waiting for the reply: the MULTI is already on the connection, ahead of
-        // any ack of this message, so Redis applies them in order. The message reaches its
-        // consumer one round trip sooner; if the record fails, it was delivered untracked (the same
-        // window Kombu has between BRPOP and its HSET).
+        // Recorded without waiting for the reply (see Qos.track): the record leaves at the end of
+        // the tick, ahead of any ack of this message, so Redis applies them in order; an ack
+        // within the tick cancels it. The message reaches its consumer one round trip sooner; if
+        // the record fails, it was delivered untracked (the window Kombu has between BRPOP and
+        // its HSET).
         this.shared.qos.track(tag, raw, d).catch((err: unknown) => {
           this.shared.logger.warn(`could not record a message of '${queue}' as unacknowledged`, err)
         })

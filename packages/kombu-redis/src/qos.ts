@@ -31,6 +31,14 @@ export interface QosHost {
   route(exchange: string, routingKey: string): Promise<readonly string[]>
 }
 
+/** A record of `track` waiting for the end of the tick. */
+interface PendingTrack {
+  raw: string
+  route: Route
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
 /** Longest life of our hold on `unacked_mutex` (Kombu's `unacked_mutex_expire` is 300 s). */
 const LOCK_SECONDS = 10
 
@@ -53,6 +61,7 @@ export class Qos {
   private leaseTimer: NodeJS.Timeout | undefined
   private scanTimer: NodeJS.Timeout | undefined
   private acks: string[] = []
+  private tracks = new Map<string, PendingTrack>()
   private batch: Promise<void> | undefined
   private readonly sending = new Set<Promise<void>>()
   private scanning: Promise<number> | undefined
@@ -60,15 +69,38 @@ export class Qos {
 
   constructor(private readonly host: QosHost) {}
 
-  /** Records a message taken by BRPOP as unacknowledged (the fetch script records its own). */
-  async track(tag: string, raw: string, route: Route): Promise<void> {
+  /**
+   * Records a message taken by BRPOP as unacknowledged (the fetch script records its own). The
+   * record leaves at the end of the tick, as two auto-pipelined commands (not a MULTI, which
+   * ioredis writes to the socket on its own): on loopback every write is a system call that runs
+   * the whole TCP path, and these join the fetch and the acks of the tick in one. A message acked
+   * within the same tick (an early ack) is never recorded: its record would be deleted by the
+   * next command. Either way the window is Kombu's, between its BRPOP and its HSET.
+   *
+   * The entry goes in before its index entry, and the index entry is scored now, so a restore
+   * scan (which takes only entries older than the visibility timeout) never sees one alone.
+   */
+  track(tag: string, raw: string, route: Route): Promise<void> {
+    if (this.tracks.has(tag)) this.flushTracks() // the same message twice in one tick
+    return new Promise<void>((resolve, reject) => {
+      this.tracks.set(tag, { raw, route, resolve, reject })
+      if (this.tracks.size === 1) process.nextTick(() => this.flushTracks())
+    })
+  }
+
+  /** Sends the records of `track` not sent yet (before anything else about their messages). */
+  private flushTracks(): void {
+    if (this.tracks.size === 0) return
+    const pending = this.tracks
+    this.tracks = new Map()
     const { keys } = this.host
-    await this.host
-      .client()
-      .multi()
-      .zadd(keys.unackedIndex, seconds(), tag)
-      .hset(keys.unacked, tag, unackedValue(raw, route))
-      .exec()
+    const client = this.host.client()
+    for (const [tag, t] of pending) {
+      Promise.all([
+        client.hset(keys.unacked, tag, unackedValue(t.raw, t.route)),
+        client.zadd(keys.unackedIndex, seconds(), tag),
+      ]).then(() => t.resolve(), t.reject)
+    }
   }
 
   /** Starts renewing the lease of `tag`. */
@@ -92,11 +124,24 @@ export class Qos {
     return [...this.held.keys()]
   }
 
-  /** Acknowledges; acks of the same tick go to Redis in one script call. */
+  /**
+   * Acknowledges; acks of the same tick go to Redis in one script call. The batch closes at the
+   * end of the tick (process.nextTick), not in the next turn of the event loop: the script call
+   * then joins ioredis' auto-pipeline of this tick (the fetch, the record of a BRPOP'd message),
+   * one socket write for all of them.
+   */
   ack(tag: string): Promise<void> {
     this.release(tag)
+    const tracked = this.tracks.get(tag)
+    if (tracked) {
+      // Taken and acked in the same tick: nothing of it has reached Redis, nothing needs to.
+      this.tracks.delete(tag)
+      tracked.resolve()
+      return Promise.resolve()
+    }
     this.acks.push(tag)
-    this.batch ??= new Promise<void>((r) => setImmediate(r)).then(() => {
+    this.batch ??= new Promise<void>((r) => process.nextTick(r)).then(() => {
+      this.flushTracks()
       const tags = this.acks
       this.acks = []
       this.batch = undefined
@@ -114,6 +159,7 @@ export class Qos {
 
   /** Waits for the acks already given to reach Redis (before the connection closes). */
   async flush(): Promise<void> {
+    this.flushTracks()
     await Promise.allSettled([...this.sending])
   }
 
@@ -129,6 +175,8 @@ export class Qos {
     push: 'LPUSH' | 'RPUSH',
   ): Promise<boolean> {
     this.release(tag)
+    // Its record (if not sent yet) goes first, so that the restore removes it.
+    this.flushTracks()
     const { keys } = this.host
     const r = await RESTORE.run(
       this.host.client(),

@@ -7,6 +7,7 @@ import type { SerializerRegistry } from '@q/kombu'
 import { CeleryError, TimeoutError } from '../errors.js'
 import { isoformatNaive } from '../protocol/time.js'
 import { READY_STATES, states, type TaskState } from '../states.js'
+import { EarlyWatches } from './early-results.js'
 import type { ResultBackend, StoreRequest, TaskMeta, WaitOptions } from './types.js'
 
 /** The primitives of a key-value store. */
@@ -25,10 +26,27 @@ export interface KeyValueStore {
   setUnlessSucceeded?(key: string, value: Buffer, expiresSeconds: number | null): Promise<void>
   /** Calls `listener` with every value set on `key`; returns the unsubscribe function. */
   subscribe?(key: string, listener: (value: Buffer) => void): Promise<() => Promise<void> | void>
+  /**
+   * Subscribes as `subscribe`, for a task about to be sent, without waiting for the server (the
+   * task is sent meanwhile). Optional: stores that have it are subscribed in `onTaskCall`, as
+   * Celery's ResultConsumer does, so the result is pushed without a read.
+   */
+  watch?(key: string, listener: (value: Buffer) => void): StoreWatch
   /** Revocation storage (a sorted set in Redis): add ids expiring at a unix time; list live ones. */
   addRevoked?(ids: readonly string[], expiresAtSeconds: number): Promise<void>
   listRevoked?(nowSeconds: number): Promise<string[]>
   close(): Promise<void>
+}
+
+/** A subscription made by `KeyValueStore.watch`. */
+export interface StoreWatch {
+  /**
+   * True when the subscription covers everything published after `watch` returned (the
+   * SUBSCRIBE left before the task can): no read is needed to catch up.
+   */
+  readonly inPlace: boolean
+  /** Resolves once the subscription is confirmed, with the unsubscribe function. */
+  readonly subscribed: Promise<() => Promise<void> | void>
 }
 
 /** Options of a KeyValueBackend. */
@@ -47,6 +65,14 @@ export interface KeyValueBackendOptions {
 }
 
 const KEY_PREFIX = 'celery-task-meta-'
+/** Most early subscriptions and unclaimed results a backend keeps (Celery's MESSAGE_BUFFER_MAX). */
+const EARLY_MAX = 8192
+/**
+ * How long a waiter subscribed before its task was sent waits for a push before it reads the key
+ * anyway, ms: a result stored before the task was sent (a task id used twice, with no worker to
+ * run it again) is never published.
+ */
+const CATCH_UP_MS = 250
 
 /** Result logic over a key-value store. */
 export class KeyValueBackend implements ResultBackend {
@@ -55,11 +81,40 @@ export class KeyValueBackend implements ResultBackend {
   private readonly o: KeyValueBackendOptions
   /** Pending waits, so that close() can end them. */
   private readonly waiting = new Set<(err: Error | null, meta?: TaskMeta) => void>()
+  private readonly early: EarlyWatches
+  /** Whether anyone waited for a result here yet (see onTaskCall). */
+  private waited = false
 
   constructor(options: KeyValueBackendOptions) {
     this.url = options.url
     this.store = options.store
     this.o = options
+    this.early = new EarlyWatches(EARLY_MAX, (value) => {
+      try {
+        return READY_STATES.has(this.decode(value).status)
+      } catch {
+        return true // unreadable: the waiter will say so; nothing better will come
+      }
+    })
+  }
+
+  /**
+   * A task is about to be sent: with a store that can `watch`, its result channel is subscribed
+   * now, ahead of the task message (the subscription is not awaited), so `waitForReady` gets the
+   * result pushed with no read. Only once this backend has waited for a result: a process that
+   * never waits (a worker sending the next step of a chain, a fire-and-forget producer) does not
+   * subscribe to every task it sends (Celery skips it inside tasks, `task_join_will_block`).
+   * Other stores: nothing to do.
+   */
+  onTaskCall(taskId: string): void {
+    const store = this.store
+    if (!store.watch || !this.waited) return
+    try {
+      this.early.start(this.key(taskId), (key, listener) => store.watch!(key, listener))
+    } catch {
+      // No subscription (a closed store): sending the task must not fail for it; a waiter
+      // subscribes and reads as without one, and reports the store's error itself.
+    }
   }
 
   /** The key of a task's meta: `celery-task-meta-<id>`. */
@@ -92,10 +147,12 @@ export class KeyValueBackend implements ResultBackend {
   async waitForReady(taskId: string, options: WaitOptions = {}): Promise<TaskMeta> {
     const { timeout, signal, onUpdate } = options
     const key = this.key(taskId)
+    this.waited = true
     return new Promise<TaskMeta>((resolve, reject) => {
       let done = false
       let unsubscribe: (() => unknown) | undefined
       let poll: NodeJS.Timeout | undefined
+      const early = this.early.take(key)
       const finish = (err: Error | null, meta?: TaskMeta) => {
         if (done) return
         done = true
@@ -131,16 +188,33 @@ export class KeyValueBackend implements ResultBackend {
         finish(signal?.reason instanceof Error ? signal.reason : new TimeoutError('aborted'))
       signal?.addEventListener('abort', onAbort, { once: true })
       const check = () => this.getTaskMeta(taskId).then(seen, (e: Error) => finish(e))
+      const pushed = (v: Buffer) => {
+        try {
+          seen(this.decode(v))
+        } catch (e) {
+          finish(e as Error)
+        }
+      }
       const start = async () => {
+        if (early) {
+          // Subscribed when the task was sent: what was pushed since is here, the rest will be.
+          early.listener = pushed
+          if (early.last) pushed(early.last)
+          const u = await early.subscribed.catch(() => undefined)
+          if (u) {
+            unsubscribe = u
+            if (done) void u()
+            // In place before the task left: nothing can have been missed, but a result stored
+            // before it (and not published again) is read after a while.
+            else if (early.inPlace) poll = setTimeout(() => void check(), CATCH_UP_MS)
+            else await check()
+            return
+          }
+          if (done) return
+        }
         if (this.store.subscribe) {
           // Subscribe first, then read: a result stored in between is not missed.
-          unsubscribe = await this.store.subscribe(key, (v) => {
-            try {
-              seen(this.decode(v))
-            } catch (e) {
-              finish(e as Error)
-            }
-          })
+          unsubscribe = await this.store.subscribe(key, pushed)
           if (done) void unsubscribe()
           await check()
         } else {
@@ -156,6 +230,7 @@ export class KeyValueBackend implements ResultBackend {
   }
 
   async forget(taskId: string): Promise<void> {
+    this.early.drop(this.key(taskId))
     await this.store.delete(this.key(taskId))
   }
 
@@ -171,6 +246,7 @@ export class KeyValueBackend implements ResultBackend {
   close(): Promise<void> {
     for (const finish of [...this.waiting])
       finish(new CeleryError('The result backend was closed while waiting'))
+    this.early.clear()
     return this.store.close()
   }
 

@@ -1,0 +1,40 @@
+/**
+ * A Lua script run by EVALSHA: Redis hashes and looks up a script sent by EVAL every time, and
+ * its text travels on every call. It is sent by EVAL only when Redis does not know it yet (first
+ * use, a SCRIPT FLUSH, a restart).
+ */
+import { createHash } from 'node:crypto'
+import type { ChainableCommander, Redis } from 'ioredis'
+
+/** Whether a command failed because Redis does not have the script. */
+export function isNoScript(err: unknown): boolean {
+  return String((err as Error | undefined)?.message).startsWith('NOSCRIPT')
+}
+
+/** A script, by its SHA1. */
+export class Script {
+  readonly sha: string
+
+  constructor(readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex')
+  }
+
+  /** Runs on `client` (auto-pipelined when the client is). */
+  async run(client: Redis, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>) {
+    try {
+      return await client.evalsha(this.sha, keys.length, ...keys, ...args)
+    } catch (err) {
+      if (!isNoScript(err)) throw err
+      return client.eval(this.lua, keys.length, ...keys, ...args)
+    }
+  }
+
+  /** Adds an EVALSHA to a pipeline; a NOSCRIPT reply there is retried with `run`. */
+  queue(
+    pipeline: ChainableCommander,
+    keys: readonly string[],
+    args: ReadonlyArray<string | number | Buffer>,
+  ): void {
+    pipeline.evalsha(this.sha, keys.length, ...keys, ...args)
+  }
+}
