@@ -21,11 +21,12 @@ import { EagerRunner } from './eager.js'
 import { ConfigurationError, NotRegisteredError } from './errors.js'
 import type { TaskFunction } from './execute.js'
 import { publishTask } from './publish.js'
+import { publishTasks } from './publish-many.js'
 import { AsyncResult } from './result/async-result.js'
 import { buildQueues, Router } from './routing.js'
 import { Signals } from './signals.js'
 import { Task } from './task.js'
-import type { CallOptions, TaskContext, TaskOptions } from './task-types.js'
+import type { CallOptions, TaskCall, TaskContext, TaskOptions } from './task-types.js'
 import type { Worker, WorkerOptions } from './worker/worker.js'
 
 /** Options of an app: any Celery setting (camelCase or snake_case), plus these. */
@@ -181,6 +182,34 @@ export class Celery implements AsyncDisposable {
     }
     const id = await publishTask(this, name, args, kwargs, options)
     return new AsyncResult<R>(id, this)
+  }
+
+  /**
+   * Sends many calls of a task by name in one go; resolves with their results, in order. Each
+   * call is an args array or `{ args, kwargs, options }` (its options over `options`). Calls
+   * that go to the same queue are published as one batch: one write to Redis for all of them.
+   *
+   * @example
+   * const results = await app.sendTasks('tasks.add', [[1, 2], [3, 4], { args: [5, 6], options: { priority: 9 } }])
+   */
+  async sendTasks<R = unknown>(
+    name: string,
+    calls: ReadonlyArray<unknown[] | TaskCall>,
+    options: CallOptions = {},
+  ): Promise<AsyncResult<R>[]> {
+    const local = this.conf.taskAlwaysEager ? this.tasks.get(name) : undefined
+    if (local) {
+      const results: AsyncResult<R>[] = []
+      for (const call of calls) {
+        const c: TaskCall = Array.isArray(call) ? { args: call } : call
+        results.push(
+          await this.sendTask<R>(name, c.args, c.kwargs, c.options ? { ...options, ...c.options } : options),
+        )
+      }
+      return results
+    }
+    const ids = await publishTasks(this, name, calls, options)
+    return ids.map((id) => new AsyncResult<R>(id, this))
   }
 
   /** Revokes tasks on every worker, and remembers it in the result backend. */

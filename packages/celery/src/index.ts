@@ -58,6 +58,7 @@ export type {
   CallOptions,
   ErrorMatcher,
   RetryOptions,
+  TaskCall,
   TaskContext,
   TaskOptions,
   TaskRequest,

@@ -9,10 +9,12 @@
  */
 
 import { randomUUID } from 'node:crypto'
-import type { RetryPolicy } from '@q/kombu'
+import type { PublishOptions, Queue, RetryPolicy } from '@q/kombu'
 import type { Celery } from './app.js'
+import type { ResultBackend } from './backends/types.js'
 import { ConfigurationError } from './errors.js'
-import { buildTaskMessage, type Signature } from './protocol/task-message.js'
+import { buildTaskMessage, type Signature, type TaskMessage } from './protocol/task-message.js'
+import type { Route } from './routing.js'
 import type { CallOptions } from './task-types.js'
 
 function toDate(value: number | Date | undefined, now: number, what: string): Date | undefined {
@@ -51,24 +53,73 @@ function convertPolicy(p: Record<string, number>): RetryPolicy {
   }
 }
 
-/** Publishes one task message; resolves with the task id. */
-export async function publishTask(
+/** What publishing needs of a result backend, once loaded: null when there is none. */
+const loadedBackends = new WeakMap<Celery, ResultBackend | null>()
+
+/**
+ * The app's result backend if it is already loaded (null: the app has none), else undefined.
+ * Lets a publish skip awaiting `app.backend()` once it has resolved.
+ */
+export function loadedBackend(app: Celery): ResultBackend | null | undefined {
+  return loadedBackends.get(app)
+}
+
+/** Connects and loads the backend (when the call stores a result): the first publish's waits. */
+export async function readyToPublish(app: Celery, needsBackend: boolean): Promise<ResultBackend | null> {
+  await app.connection().connect()
+  if (!needsBackend) return null
+  let backend = loadedBackends.get(app)
+  if (backend === undefined) {
+    backend = (await app.backend()) ?? null
+    loadedBackends.set(app, backend)
+  }
+  return backend
+}
+
+/** A call's checked arguments, route and message, ready for the producer. */
+export interface PreparedTask {
+  readonly id: string
+  readonly name: string
+  readonly msg: TaskMessage
+  readonly route: Route
+  readonly ignoreResult: boolean
+  /** The message's time to live in ms, when the call expires. */
+  readonly expiration: number | undefined
+  /** The call options it was prepared with. */
+  readonly call: CallOptions
+}
+
+/** The `declare` list of a queue, made once: the producer declares it once per connection anyway. */
+const declares = new WeakMap<Queue, readonly Queue[]>()
+function declareOf(queue: Queue): readonly Queue[] {
+  let d = declares.get(queue)
+  if (!d) {
+    d = Object.freeze([queue])
+    declares.set(queue, d)
+  }
+  return d
+}
+
+/** Checks a call and builds its message and publish options; synchronous, throws on bad input. */
+export function prepareTask(
   app: Celery,
   name: string,
   args: unknown[],
   kwargs: Record<string, unknown>,
   o: CallOptions,
-): Promise<string> {
+  route: Route | undefined,
+  id: string,
+): PreparedTask {
   if (!Array.isArray(args)) throw new ConfigurationError('task args must be an array')
   if (!kwargs || typeof kwargs !== 'object' || Array.isArray(kwargs))
     throw new ConfigurationError('task kwargs must be an object')
   const conf = app.conf
-  const id = o.taskId ?? randomUUID()
-  const now = Date.now()
+  const now = o.countdown || o.expires !== undefined ? Date.now() : 0
   const eta = o.eta ?? (o.countdown ? new Date(now + o.countdown * 1000) : undefined)
   const expires = toDate(o.expires, now, 'expires')
-  const route = app.router.route(name, args, kwargs, o)
+  const r = route ?? app.router.route(name, args, kwargs, o)
   const ignoreResult = o.ignoreResult ?? conf.taskIgnoreResult
+  const replyTo = o.replyTo ?? app.oid
   const msg = buildTaskMessage({
     id,
     task: name,
@@ -86,55 +137,99 @@ export async function publishTask(
     shadow: o.shadow,
     origin: app.origin,
     ignoreResult,
-    replyTo: o.replyTo ?? app.oid,
+    replyTo,
     callbacks: list(o.link),
     errbacks: list(o.linkError),
     chain: o.chain ? [...o.chain] : null,
     chord: o.chord ?? null,
     headers: o.headers,
   })
-  const connection = app.connection()
-  await connection.connect()
-  const backend = ignoreResult ? undefined : await app.backend()
-  await backend?.onTaskCall?.(id)
-  app.signals.sendLazy('beforeTaskPublish', () => ({
-    name,
-    id,
-    headers: msg.headers,
-    body: msg.body,
-    exchange: route.exchange,
-    routingKey: route.routingKey,
-  }))
+  // As Celery: seconds are the TTL as given (expires=3600 -> '3600000'); a date, the time left.
+  const expiration = expires
+    ? Math.max(0, typeof o.expires === 'number' ? o.expires * 1000 : expires.getTime() - Date.now())
+    : undefined
+  return { id, name, msg, route: r, ignoreResult, expiration, call: o }
+}
 
-  await app.getProducer().publish(msg.body, {
-    exchange: route.exchange,
-    routingKey: route.routingKey,
+/** The producer options of a prepared call; those of a batch are the first call's, without its id. */
+export function publishOptions(app: Celery, task: PreparedTask, single: boolean): PublishOptions {
+  const conf = app.conf
+  const o = task.call
+  const r = task.route
+  return {
+    exchange: r.exchange,
+    routingKey: r.routingKey,
     serializer: o.serializer ?? conf.taskSerializer,
     compression: o.compression ?? conf.taskCompression ?? undefined,
-    headers: msg.headers,
-    priority: route.priority,
+    headers: single ? task.msg.headers : undefined,
+    priority: r.priority,
     deliveryMode: conf.taskDefaultDeliveryMode,
-    correlationId: id,
-    replyTo: o.replyTo ?? app.oid,
-    // As Celery: seconds are the TTL as given (expires=3600 -> '3600000'); a date, the time left.
-    ...(expires
-      ? {
-          expiration: Math.max(
-            0,
-            typeof o.expires === 'number' ? o.expires * 1000 : expires.getTime() - Date.now(),
-          ),
-        }
-      : {}),
-    ...(o.properties ? { properties: o.properties } : {}),
-    declare: [route.queue],
+    correlationId: single ? task.id : undefined,
+    replyTo: task.msg.replyTo,
+    expiration: single ? task.expiration : undefined,
+    properties: o.properties,
+    declare: declareOf(r.queue),
     retry: o.retry ?? conf.taskPublishRetry,
     retryPolicy: o.retryPolicy ?? retryPolicy(conf.taskPublishRetryPolicy),
-  })
-  app.signals.sendLazy('afterTaskPublish', () => ({
-    name,
-    id,
-    exchange: route.exchange,
-    routingKey: route.routingKey,
+  }
+}
+
+/**
+ * Publishes one task message; resolves with the task id. Once connected (and the result
+ * backend loaded, when the call stores a result), nothing is awaited before the producer.
+ */
+export function publishTask(
+  app: Celery,
+  name: string,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+  o: CallOptions,
+): Promise<string> {
+  const task = prepareTask(app, name, args, kwargs, o, undefined, o.taskId ?? randomUUID())
+  const backend = task.ignoreResult ? null : loadedBackends.get(app)
+  if (!app.connection().connected || backend === undefined) return publishLater(app, task)
+  const called = backend?.onTaskCall?.(task.id)
+  return called ? called.then(() => send(app, task)) : send(app, task)
+}
+
+async function publishLater(app: Celery, task: PreparedTask): Promise<string> {
+  const backend = await readyToPublish(app, !task.ignoreResult)
+  await backend?.onTaskCall?.(task.id)
+  return send(app, task)
+}
+
+function send(app: Celery, task: PreparedTask): Promise<string> {
+  beforePublish(app, task)
+  return app
+    .getProducer()
+    .publish(task.msg.body, publishOptions(app, task, true))
+    .then(() => {
+      afterPublish(app, task)
+      return task.id
+    })
+}
+
+/** beforeTaskPublish, its payload built only when someone listens. */
+export function beforePublish(app: Celery, task: PreparedTask): void {
+  // Checked here too, so that no closure is made per message when nobody listens.
+  if (app.signals.listenerCount('beforeTaskPublish') === 0) return
+  app.signals.sendLazy('beforeTaskPublish', () => ({
+    name: task.name,
+    id: task.id,
+    headers: task.msg.headers,
+    body: task.msg.body,
+    exchange: task.route.exchange,
+    routingKey: task.route.routingKey,
   }))
-  return id
+}
+
+/** afterTaskPublish, its payload built only when someone listens. */
+export function afterPublish(app: Celery, task: PreparedTask): void {
+  if (app.signals.listenerCount('afterTaskPublish') === 0) return
+  app.signals.sendLazy('afterTaskPublish', () => ({
+    name: task.name,
+    id: task.id,
+    exchange: task.route.exchange,
+    routingKey: task.route.routingKey,
+  }))
 }

@@ -93,6 +93,16 @@ export interface CallOptions {
   chord?: Signature
 }
 
+/**
+ * One call of a batch (`task.applyMany`, `app.sendTasks`): its arguments, and the options it
+ * sets over the batch's. A bare array is the same as `{ args }`.
+ */
+export interface TaskCall<A extends unknown[] = unknown[]> {
+  args?: A
+  kwargs?: Record<string, unknown>
+  options?: CallOptions
+}
+
 /** Options of `context.retry()`. */
 export interface RetryOptions {
   /** Seconds before the retry runs; default the task's defaultRetryDelay. */

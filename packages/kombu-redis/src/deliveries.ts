@@ -1,6 +1,6 @@
 /** Turning list items and pub/sub payloads into VirtualDeliveries, and what they carry back. */
 import type { VirtualDelivery } from '@q/kombu/internal'
-import { decodeEnvelope } from './envelope.js'
+import { decodeEnvelope, decodeForDelivery } from './envelope.js'
 import { markRedelivered } from './py-json.js'
 
 /** What a delivery carries back to ack, reject or restore it. */
@@ -22,14 +22,16 @@ export function toDelivery(
   handle: Omit<Handle, 'raw'>,
   redelivered?: boolean,
 ): VirtualDelivery {
-  const d = decodeEnvelope(raw, { exchange: '', routingKey: queue })
+  const d = decodeForDelivery(raw, { exchange: '', routingKey: queue })
+  // A literal, not a spread of `handle`: this runs for every message.
+  const h: Handle = { kind: handle.kind, raw, list: handle.list, tag: handle.tag }
   return {
     message: d.message,
     queue,
     exchange: d.exchange,
     routingKey: d.routingKey,
     redelivered: redelivered ?? d.redelivered,
-    handle: { ...handle, raw } satisfies Handle,
+    handle: h,
   }
 }
 

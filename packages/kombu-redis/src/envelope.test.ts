@@ -78,6 +78,44 @@ describe('envelope', () => {
     )
   })
 
+  it('writes unusual properties as the general path does: unknown names, colliding names, escapes', () => {
+    const base = {
+      body: Buffer.from('x'),
+      contentType: 'text/plain',
+      contentEncoding: 'utf-8',
+      headers: { é: 'ü\n', list: [1, 'a"b', null], nested: { skip: undefined, k: true } },
+    }
+    const route = { exchange: 'ex\u00e9', routingKey: 'r"k' }
+    // An unknown property takes the general path; colliding names collapse as in a Python dict.
+    const unknown = encodeEnvelope(
+      { ...base, properties: { MessageGroupId: 'g', deliveryMode: 2 } },
+      route,
+      't',
+    )
+    expect(unknown).toBe(
+      '{"body": "eA==", "content-encoding": "utf-8", "content-type": "text/plain", ' +
+        '"headers": {"\\u00e9": "\\u00fc\\n", "list": [1, "a\\"b", null], "nested": {"k": true}}, ' +
+        '"properties": {"MessageGroupId": "g", "delivery_mode": 2, "delivery_info": {"exchange": "ex\\u00e9", ' +
+        '"routing_key": "r\\"k"}, "priority": 0, "body_encoding": "base64", "delivery_tag": "t"}}',
+    )
+    const colliding = encodeEnvelope(
+      { ...base, headers: {}, properties: { reply_to: 'old', replyTo: 'new' } },
+      route,
+      't',
+    )
+    expect(colliding).toContain('"properties": {"reply_to": "new", "delivery_info"')
+    // The template and the general path agree wherever both apply.
+    const known = { ...base, properties: { timestamp: 1.5, type: 't', appId: 'a', priority: 3 } }
+    const fast = encodeEnvelope(known, route, 't')
+    const general = encodeEnvelope(
+      { ...known, properties: { ...known.properties, zz: undefined } },
+      route,
+      't',
+    )
+    expect(fast).toBe(general)
+    expect(JSON.parse(fast).properties).toMatchObject({ timestamp: 1.5, type: 't', app_id: 'a', priority: 3 })
+  })
+
   it('reads an item that is not an envelope as raw bytes of an unknown content type', () => {
     const d = decodeEnvelope('not json', { exchange: 'x', routingKey: 'q' })
     expect(d.message.contentType).toBe(INVALID_ENVELOPE)

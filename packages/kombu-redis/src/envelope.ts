@@ -11,7 +11,7 @@
  */
 import type { MessageProperties, OutgoingMessage } from '@q/kombu'
 import { parsePythonJson, uuid } from '@q/kombu/internal'
-import { pyDumps, RawJson } from './py-json.js'
+import { pyDumps, pyString, RawJson } from './py-json.js'
 
 /** Our camelCase property names and Kombu's (AMQP's) snake_case ones. */
 const SNAKE: Readonly<Record<string, string>> = Object.freeze({
@@ -31,8 +31,6 @@ const CAMEL: Readonly<Record<string, string>> = Object.freeze(
 
 /** Properties Kombu writes after the others, in this order (see `Producer.publish`, `prepare_message`). */
 const TAIL = new Set(['deliveryMode', 'expiration', 'priority'])
-/** Transport bookkeeping inside `properties`, not shown to the application as properties. */
-const INTERNAL = new Set(['delivery_info', 'body_encoding', 'delivery_tag'])
 
 /** Where a message was published. */
 export interface Route {
@@ -45,6 +43,38 @@ export interface Route {
  * is given (tests pass one to compare with golden samples).
  */
 export function encodeEnvelope(message: OutgoingMessage, route: Route, deliveryTag = uuid()): string {
+  const props = message.properties
+  // The template below writes the keys in Kombu's order; it is exact only for our known property
+  // names (no two of them give the same snake_case name). Anything else takes the general path.
+  let head = ''
+  for (const k of Object.keys(props)) {
+    if (!FAST_PROPERTIES.has(k)) return encodeGeneral(message, route, deliveryTag)
+    const v = props[k]
+    if (v !== undefined && !TAIL.has(k)) head += `${pyString(SNAKE[k] ?? k)}: ${pyDumps(v)}, `
+  }
+  if (
+    typeof message.contentEncoding !== 'string' ||
+    typeof message.contentType !== 'string' ||
+    !message.headers
+  )
+    return encodeGeneral(message, route, deliveryTag)
+  if (props.deliveryMode !== undefined) head += `"delivery_mode": ${pyDumps(props.deliveryMode)}, `
+  if (props.expiration !== undefined) head += `"expiration": ${pyDumps(props.expiration)}, `
+  // base64 is plain ASCII: written as it is, never scanned for escapes.
+  return (
+    `{"body": "${message.body.toString('base64')}", "content-encoding": ${pyString(message.contentEncoding)}` +
+    `, "content-type": ${pyString(message.contentType)}, "headers": ${pyDumps(message.headers)}` +
+    `, "properties": {${head}"delivery_info": {"exchange": ${pyString(route.exchange)}` +
+    `, "routing_key": ${pyString(route.routingKey)}}, "priority": ${pyDumps(props.priority ?? 0)}` +
+    `, "body_encoding": "base64", "delivery_tag": ${pyString(deliveryTag)}}}`
+  )
+}
+
+/** Property names the template of {@link encodeEnvelope} writes exactly as the general path. */
+const FAST_PROPERTIES = new Set([...Object.keys(SNAKE), 'expiration', 'priority', 'timestamp', 'type'])
+
+/** Any properties: built as an object first, so that colliding names end up as Kombu's dict would. */
+function encodeGeneral(message: OutgoingMessage, route: Route, deliveryTag: string): string {
   const props = message.properties
   const properties: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(props))
@@ -80,50 +110,126 @@ export const INVALID_ENVELOPE = 'application/x-kombu-redis-invalid-envelope'
 type Json = Record<string, unknown>
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
 
+/**
+ * The last envelope {@link decodeEnvelope} read, kept for {@link decodeForDelivery}: a message
+ * taken by BRPOP is decoded for its tag, then for its delivery. Plain variables, so remembering
+ * it allocates nothing.
+ */
+let lastRaw: string | undefined
+let lastFallback = ''
+let lastDecoded: Decoded | undefined
+
 /** Reads an envelope; an item that is not one comes back as its raw bytes with {@link INVALID_ENVELOPE}. */
 export function decodeEnvelope(raw: string, fallback: Route): Decoded {
+  const decoded = decode(raw, fallback)
+  lastRaw = raw
+  lastFallback = routeKey(fallback)
+  lastDecoded = decoded
+  return decoded
+}
+
+/**
+ * {@link decodeEnvelope} for a delivery: the decode just made of the same item is used (once:
+ * two deliveries of the same bytes still get messages of their own); nothing is remembered.
+ */
+export function decodeForDelivery(raw: string, fallback: Route): Decoded {
+  const hit = lastDecoded !== undefined && lastRaw === raw && lastFallback === routeKey(fallback)
+  const decoded = hit ? lastDecoded! : decode(raw, fallback)
+  lastDecoded = lastRaw = undefined
+  return decoded
+}
+
+function decode(raw: string, fallback: Route): Decoded {
+  const env = parseEnvelope(raw)
+  let decoded: Decoded
+  if (!env) {
+    decoded = {
+      message: invalidMessage(raw),
+      exchange: fallback.exchange,
+      routingKey: fallback.routingKey,
+      redelivered: false,
+      tag: undefined,
+    }
+  } else {
+    const props = env.properties as Json
+    const info = isObject(props.delivery_info) ? props.delivery_info : NO_INFO
+    decoded = {
+      message: messageOf(env, props),
+      exchange: typeof info.exchange === 'string' ? info.exchange : fallback.exchange,
+      routingKey: typeof info.routing_key === 'string' ? info.routing_key : fallback.routingKey,
+      redelivered: info.redelivered === true,
+      tag: typeof props.delivery_tag === 'string' ? props.delivery_tag : undefined,
+    }
+  }
+  return decoded
+}
+
+function routeKey(route: Route): string {
+  return route.exchange ? `${route.exchange}\n${route.routingKey}` : route.routingKey
+}
+
+const NO_INFO: Json = Object.freeze({})
+
+/** The envelope object, or undefined when `raw` is not one (not JSON, or no properties object). */
+export function parseEnvelope(raw: string): Json | undefined {
   let env: unknown
   try {
     env = parsePythonJson(raw)
   } catch {
-    env = undefined
+    return undefined
   }
-  if (!isObject(env) || !isObject(env.properties)) {
-    return {
-      message: {
-        body: Buffer.from(raw, 'utf8'),
-        contentType: INVALID_ENVELOPE,
-        contentEncoding: 'binary',
-        headers: {},
-        properties: {},
-      },
-      ...fallback,
-      redelivered: false,
-      tag: undefined,
-    }
-  }
-  const props = env.properties
-  const info = isObject(props.delivery_info) ? props.delivery_info : {}
-  const properties: MessageProperties = {}
-  for (const [k, v] of Object.entries(props)) if (!INTERNAL.has(k)) properties[CAMEL[k] ?? k] = v
-  const body = env.body
+  return isObject(env) && isObject(env.properties) ? env : undefined
+}
+
+/** What an item that is not an envelope is delivered as: its bytes, for the decode-error path. */
+export function invalidMessage(raw: string): OutgoingMessage {
   return {
-    message: {
-      body:
-        typeof body !== 'string'
-          ? Buffer.alloc(0)
-          : props.body_encoding === 'base64'
-            ? Buffer.from(body, 'base64')
-            : Buffer.from(body, 'utf8'),
-      contentType: typeof env['content-type'] === 'string' ? env['content-type'] : 'application/data',
-      contentEncoding: typeof env['content-encoding'] === 'string' ? env['content-encoding'] : 'binary',
-      headers: isObject(env.headers) ? env.headers : {},
-      properties,
-    },
-    exchange: typeof info.exchange === 'string' ? info.exchange : fallback.exchange,
-    routingKey: typeof info.routing_key === 'string' ? info.routing_key : fallback.routingKey,
-    redelivered: info.redelivered === true,
-    tag: typeof props.delivery_tag === 'string' ? props.delivery_tag : undefined,
+    body: Buffer.from(raw, 'utf8'),
+    contentType: INVALID_ENVELOPE,
+    contentEncoding: 'binary',
+    headers: {},
+    properties: {},
+  }
+}
+
+/** The message of a parsed envelope (`props` is its `properties` object). */
+export function messageOf(env: Json, props: Json): OutgoingMessage {
+  // for-in and a switch rather than Object.entries and a dictionary: this runs for every message.
+  const properties: MessageProperties = {}
+  for (const k in props) {
+    if (k === 'delivery_info' || k === 'body_encoding' || k === 'delivery_tag') continue
+    properties[camel(k)] = props[k]
+  }
+  const body = env.body
+  const contentType = env['content-type']
+  const contentEncoding = env['content-encoding']
+  return {
+    body:
+      typeof body !== 'string'
+        ? Buffer.alloc(0)
+        : props.body_encoding === 'base64'
+          ? Buffer.from(body, 'base64')
+          : Buffer.from(body, 'utf8'),
+    contentType: typeof contentType === 'string' ? contentType : 'application/data',
+    contentEncoding: typeof contentEncoding === 'string' ? contentEncoding : 'binary',
+    headers: isObject(env.headers) ? env.headers : {},
+    properties,
+  }
+}
+
+/** Kombu's property name in ours (the common ones first). */
+function camel(snake: string): string {
+  switch (snake) {
+    case 'correlation_id':
+      return 'correlationId'
+    case 'reply_to':
+      return 'replyTo'
+    case 'delivery_mode':
+      return 'deliveryMode'
+    case 'priority':
+      return 'priority'
+    default:
+      return CAMEL[snake] ?? snake
   }
 }
 

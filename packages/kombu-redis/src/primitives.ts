@@ -10,6 +10,9 @@ import { encodeEnvelope } from './envelope.js'
 import { Fetcher, type FetchOptions } from './poller.js'
 import type { Shared } from './shared.js'
 
+/** Most envelopes one LPUSH carries: bounds the arguments of a call and the time Redis spends on one. */
+const LPUSH_CHUNK = 1000
+
 /** One channel's primitives over the connection's shared state. */
 export class RedisPrimitives implements VirtualPrimitives {
   private readonly fetcher: Fetcher
@@ -30,6 +33,38 @@ export class RedisPrimitives implements VirtualPrimitives {
     } else {
       await this.shared.client().lpush(keys.bucket(queue, step), raw)
     }
+  }
+
+  /**
+   * A batch: one LPUSH per priority bucket carrying all of that bucket's envelopes, in order
+   * (LPUSH k a b c leaves `a` next to be popped, as three LPUSHes would). Long batches are cut
+   * into commands of {@link LPUSH_CHUNK} items, which ioredis pipelines. Delayed batches go
+   * through `put`, each message to the delayed set.
+   */
+  async putMany(queue: string, messages: readonly OutgoingMessage[], put: PutOptions): Promise<void> {
+    if (put.delay && put.delay > 0) {
+      await Promise.all(messages.map((m) => this.put(queue, m, put)))
+      return
+    }
+    const { keys } = this.shared
+    const buckets = new Map<number, string[]>()
+    for (const m of messages) {
+      const step = keys.step(m.properties.priority)
+      let raws = buckets.get(step)
+      if (!raws) {
+        raws = []
+        buckets.set(step, raws)
+      }
+      raws.push(encodeEnvelope(m, put))
+    }
+    const client = this.shared.client()
+    const writes: Array<Promise<unknown>> = []
+    for (const [step, raws] of buckets) {
+      const key = keys.bucket(queue, step)
+      for (let i = 0; i < raws.length; i += LPUSH_CHUNK)
+        writes.push(client.lpush(key, ...raws.slice(i, i + LPUSH_CHUNK)))
+    }
+    await Promise.all(writes)
   }
 
   async get(queue: string, options: GetOptions): Promise<VirtualDelivery | null> {

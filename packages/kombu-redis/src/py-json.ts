@@ -7,12 +7,30 @@
 
 const NON_ASCII = /[\u007f-\uffff]/g
 const HAS_NON_ASCII = /[\u007f-\uffff]/
+/** What JSON or Python's ensure_ascii would escape: quotes, backslashes, controls, non-ASCII. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/
 const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
 
 /** A string as Python's `json.dumps` (ensure_ascii) quotes it. */
 export function pyString(s: string): string {
+  // Most strings (names, ids, base64) need no escape: one scan of the source and no copy.
+  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`
   const quoted = JSON.stringify(s)
   return HAS_NON_ASCII.test(quoted) ? quoted.replace(NON_ASCII, escapeChar) : quoted
+}
+
+/** Quoted object keys with their `": "`: the same few header and property names come back all the time. */
+const keyTexts = new Map<string, string>()
+const KEY_CACHE_SIZE = 4096
+
+function keyText(k: string): string {
+  let text = keyTexts.get(k)
+  if (text === undefined) {
+    text = `${pyString(k)}: `
+    if (keyTexts.size < KEY_CACHE_SIZE) keyTexts.set(k, text)
+  }
+  return text
 }
 
 /** A JSON text that {@link pyDumps} writes as it is (a number or fragment kept verbatim). */
@@ -22,7 +40,8 @@ export class RawJson {
 
 /**
  * Encodes plain values (objects, arrays, strings, finite numbers, booleans, null) as Python's
- * `json.dumps` does. Undefined object values are left out, as JSON.stringify does.
+ * `json.dumps` does. Undefined object values are left out, as JSON.stringify does. Written by
+ * concatenation: it runs for every header of every message sent to Redis.
  */
 export function pyDumps(value: unknown): string {
   switch (typeof value) {
@@ -38,12 +57,23 @@ export function pyDumps(value: unknown): string {
     case 'object': {
       if (value === null) return 'null'
       if (value instanceof RawJson) return value.text
-      if (Array.isArray(value))
-        return `[${value.map((v) => (v === undefined ? 'null' : pyDumps(v))).join(', ')}]`
-      const parts: string[] = []
-      for (const [k, v] of Object.entries(value))
-        if (v !== undefined) parts.push(`${pyString(k)}: ${pyDumps(v)}`)
-      return `{${parts.join(', ')}}`
+      if (Array.isArray(value)) {
+        let out = '['
+        for (let i = 0; i < value.length; i++) {
+          const v: unknown = value[i]
+          out += i === 0 ? '' : ', '
+          out += v === undefined ? 'null' : pyDumps(v)
+        }
+        return `${out}]`
+      }
+      let out = '{'
+      const obj = value as Record<string, unknown>
+      for (const k of Object.keys(obj)) {
+        const v = obj[k]
+        if (v === undefined) continue
+        out += (out.length === 1 ? '' : ', ') + keyText(k) + pyDumps(v)
+      }
+      return `${out}}`
     }
     default:
       return 'null'

@@ -13,6 +13,7 @@ import { declareCases, queueCases } from './cases/declare.js'
 import { delayCases, priorityCases, ttlCases, volumeCases } from './cases/delivery.js'
 import { failureCases } from './cases/failures.js'
 import { lifecycleCases } from './cases/lifecycle.js'
+import { publishManyCases } from './cases/publish-many.js'
 import { routingCases } from './cases/routing.js'
 import { simpleQueueCases } from './cases/simple.js'
 import type { ContractOptions } from './options.js'
@@ -49,6 +50,7 @@ export function describeTransportContract(options: ContractOptions): void {
     describe('queues', () => queueCases(suite))
     describe('exchange types', () => routingCases(suite))
     describe('bodies', () => bodyCases(suite))
+    describe('batched publish', () => publishManyCases(suite))
     describe('acknowledgements', () => ackCases(suite))
     describe('consumers', () => consumerCases(suite))
     describe('priority', () => priorityCases(suite))

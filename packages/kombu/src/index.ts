@@ -57,7 +57,7 @@ export type {
   ReplyTo,
 } from './pidbox/types.js'
 export { NO_REPLY } from './pidbox/types.js'
-export type { ProducerOptions, PublishOptions } from './producer.js'
+export type { MessageOptions, ProducerOptions, PublishManyOptions, PublishOptions } from './producer.js'
 export { Producer } from './producer.js'
 export type { QueueOptions } from './queue.js'
 export { Queue } from './queue.js'

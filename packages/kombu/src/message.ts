@@ -61,29 +61,42 @@ export class Message<T = unknown> {
 
   /** Acknowledges: the broker forgets the message. */
   ack(): Promise<void> {
-    return this.settle('ACK', () => this.channel.ack(this.deliveryTag))
+    return this.settle('ACK')
   }
 
   /** Rejects without requeue: the message is dropped (or dead-lettered where configured). */
   reject(): Promise<void> {
-    return this.settle('REJECTED', () => this.channel.reject(this.deliveryTag, false))
+    return this.settle('REJECTED')
   }
 
   /** Rejects with requeue: the message is delivered again. */
   requeue(): Promise<void> {
-    return this.settle('REQUEUED', () => this.channel.reject(this.deliveryTag, true))
+    return this.settle('REQUEUED')
   }
 
-  private async settle(state: MessageState, op: () => Promise<void>): Promise<void> {
+  /** Not an async function: the channel's promise is handed back as is (one per ack, not three). */
+  private settle(state: MessageState): Promise<void> {
     if (this._state !== 'RECEIVED') {
-      throw new MessageStateError(
-        `Message ${this.deliveryTag} was already settled (${this._state}); cannot ${state.toLowerCase()} it`,
+      return Promise.reject(
+        new MessageStateError(
+          `Message ${this.deliveryTag} was already settled (${this._state}); cannot ${state.toLowerCase()} it`,
+        ),
       )
     }
     this._state = state
-    if (!this.noAck) await op()
+    if (this.noAck) return SETTLED
+    try {
+      return state === 'ACK'
+        ? this.channel.ack(this.deliveryTag)
+        : this.channel.reject(this.deliveryTag, state === 'REQUEUED')
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 }
+
+/** What a settlement that had nothing to wait for returns. */
+const SETTLED: Promise<void> = Promise.resolve()
 
 /** Decoding options of a consumer. */
 export interface DecodeOptions {

@@ -19,18 +19,23 @@ export class MemoryBroker implements VirtualPrimitives {
   private readonly listeners = new Set<() => void>()
 
   put(queue: string, message: OutgoingMessage, put: PutOptions): void {
-    const q = this.queues.get(queue) ?? this.queues.set(queue, new MemoryQueue(undefined)).get(queue)!
-    const expiration = message.properties.expiration
-    const ttl = Math.min(
-      expiration === undefined ? Infinity : Number(expiration),
-      q.spec?.messageTtl ?? Infinity,
-    )
-    const expiresAt = Date.now() + (put.delay ?? 0) + ttl
-    const entry = { message, put, expiresAt, redelivered: false }
+    const q = this.queueFor(queue)
+    const entry = newEntry(q, message, put, Date.now())
     if (put.delay && put.delay > 0) {
       // Delayed delivery: the message joins its queue when due. unref() lets a process exit.
       setTimeout(() => this.enqueue(queue, entry, false), put.delay).unref()
     } else this.enqueue(queue, entry, false)
+  }
+
+  /** Appends a batch in order, waking the consumers once for all of it. */
+  putMany(queue: string, messages: readonly OutgoingMessage[], put: PutOptions): void {
+    const q = this.queueFor(queue)
+    const now = Date.now()
+    const entries: Entry[] = new Array(messages.length)
+    for (let i = 0; i < messages.length; i++) entries[i] = newEntry(q, messages[i]!, put, now)
+    if (put.delay && put.delay > 0) {
+      setTimeout(() => this.enqueueMany(queue, entries), put.delay).unref()
+    } else this.enqueueMany(queue, entries)
   }
 
   get(queue: string, _options: GetOptions): VirtualDelivery | null {
@@ -82,12 +87,38 @@ export class MemoryBroker implements VirtualPrimitives {
     return () => this.listeners.delete(listener)
   }
 
+  private queueFor(queue: string): MemoryQueue {
+    let q = this.queues.get(queue)
+    if (!q) {
+      q = new MemoryQueue(undefined)
+      this.queues.set(queue, q)
+    }
+    return q
+  }
+
+  private enqueueMany(queue: string, entries: readonly Entry[]): void {
+    const q = this.queues.get(queue)
+    if (!q) return // deleted meanwhile
+    for (const e of entries) q.push(e, false)
+    for (const l of this.listeners) l()
+  }
+
   private enqueue(queue: string, entry: Entry, front: boolean): void {
     const q = this.queues.get(queue)
     if (!q) return // deleted meanwhile
     q.push(entry, front)
     for (const l of this.listeners) l()
   }
+}
+
+/** A stored message: it expires at the earlier of its own expiration and its queue's messageTtl. */
+function newEntry(q: MemoryQueue, message: OutgoingMessage, put: PutOptions, now: number): Entry {
+  const expiration = message.properties.expiration
+  const ttl = Math.min(
+    expiration === undefined ? Infinity : Number(expiration),
+    q.spec?.messageTtl ?? Infinity,
+  )
+  return { message, put, expiresAt: now + (put.delay ?? 0) + ttl, redelivered: false }
 }
 
 /** Capabilities of the memory transport. */

@@ -20,7 +20,7 @@ import { isThenable, uuid } from '../util.js'
 import type { BindingTable } from './binding-table.js'
 import { DeliveryPump } from './delivery-pump.js'
 import { exchangeRouters } from './exchange-types.js'
-import type { VirtualDelivery, VirtualPrimitives } from './primitives.js'
+import type { PutOptions, VirtualDelivery, VirtualPrimitives } from './primitives.js'
 
 /** What a virtual transport gives each channel. */
 export interface VirtualChannelOptions {
@@ -153,40 +153,106 @@ export class VirtualChannel implements Channel {
     options: ChannelPublishOptions = {},
   ): Promise<void> {
     this.assertOpen()
+    const delay = this.checkDelay(options)
+    const routed = this.route(exchange, routingKey, message.headers)
+    const queues = isThenable(routed) ? await routed : routed
+    if (queues === FANOUT) {
+      await this.prim.publishFanout!(exchange, message, routingKey)
+      return
+    }
+    if (queues.length === 0) return this.unroutable(exchange, routingKey, options)
+    const put = putOptions(exchange, routingKey, options.confirm === true, delay)
+    for (const queue of queues) {
+      const r = this.prim.put(queue, message, put)
+      if (isThenable(r)) await r
+    }
+  }
+
+  /**
+   * Publishes a batch: routed once for the exchange and routing key (per message only on headers
+   * exchanges, which route on each message's headers), then handed to `putMany` once per queue,
+   * or put one by one where the primitives have no `putMany`. Fanout, mandatory, delay and
+   * confirm mean what they mean for `publish`; with `mandatory`, an unroutable batch fails whole.
+   */
+  async publishMany(
+    messages: readonly OutgoingMessage[],
+    exchange: string,
+    routingKey: string,
+    options: ChannelPublishOptions = {},
+  ): Promise<void> {
+    this.assertOpen()
+    const delay = this.checkDelay(options)
+    if (messages.length === 0) return
+    if (exchange && this.exchanges.get(exchange)?.type === 'headers') {
+      for (const m of messages) await this.publish(m, exchange, routingKey, options)
+      return
+    }
+    const routed = this.route(exchange, routingKey, messages[0]!.headers)
+    const queues = isThenable(routed) ? await routed : routed
+    if (queues === FANOUT) {
+      for (const m of messages) {
+        const r = this.prim.publishFanout!(exchange, m, routingKey)
+        if (isThenable(r)) await r
+      }
+      return
+    }
+    if (queues.length === 0) return this.unroutable(exchange, routingKey, options)
+    const put = putOptions(exchange, routingKey, options.confirm === true, delay)
+    for (const queue of queues) {
+      if (this.prim.putMany) {
+        const r = this.prim.putMany(queue, messages, put)
+        if (isThenable(r)) await r
+        continue
+      }
+      for (const m of messages) {
+        const r = this.prim.put(queue, m, put)
+        if (isThenable(r)) await r
+      }
+    }
+  }
+
+  /** The delay asked for, if any; throws when the transport cannot delay. */
+  private checkDelay(options: ChannelPublishOptions): number | undefined {
     const { delay } = options
     if (delay && delay > 0 && !this.capabilities.delayedDelivery) {
       throw new NotSupportedError(
         'This transport has no delayed delivery (capabilities.delayedDelivery is false)',
       )
     }
-    let queues: readonly string[]
+    return delay || undefined
+  }
+
+  /**
+   * The queues a message reaches, or FANOUT when the primitives broadcast it themselves.
+   * Synchronous when the primitives are (memory), so a publish waits on nothing it need not.
+   */
+  private route(
+    exchange: string,
+    routingKey: string,
+    headers: OutgoingMessage['headers'],
+  ): readonly string[] | typeof FANOUT | Promise<readonly string[]> {
     if (!exchange) {
-      const exists = this.prim.hasQueue ? await this.prim.hasQueue(routingKey) : true
-      queues = exists ? [routingKey] : []
-    } else {
-      const type = this.exchanges.get(exchange)?.type ?? 'direct'
-      if (type === 'fanout' && this.prim.publishFanout) {
-        await this.prim.publishFanout(exchange, message, routingKey)
-        return
-      }
-      if (!this.capabilities.exchangeTypes.includes(type)) {
-        throw new NotSupportedError(`This transport does not route '${type}' exchanges`)
-      }
-      const rows = this.bindings.rows(exchange)
-      queues = exchangeRouters[type].lookup(isThenable(rows) ? await rows : rows, routingKey, message.headers)
+      if (!this.prim.hasQueue) return [routingKey]
+      const exists = this.prim.hasQueue(routingKey)
+      if (isThenable(exists)) return exists.then((e) => (e ? [routingKey] : []))
+      return exists ? [routingKey] : []
     }
-    if (queues.length === 0) {
-      if (options.mandatory) {
-        throw new UnroutableError(
-          `NO_ROUTE - message to exchange '${exchange}' with key '${routingKey}' reached no queue`,
-        )
-      }
-      return
+    const type = this.exchanges.get(exchange)?.type ?? 'direct'
+    if (type === 'fanout' && this.prim.publishFanout) return FANOUT
+    if (!this.capabilities.exchangeTypes.includes(type)) {
+      throw new NotSupportedError(`This transport does not route '${type}' exchanges`)
     }
-    const put = { exchange, routingKey, confirm: options.confirm === true, ...(delay ? { delay } : {}) }
-    for (const queue of queues) {
-      const r = this.prim.put(queue, message, put)
-      if (isThenable(r)) await r
+    const router = exchangeRouters[type]
+    const rows = this.bindings.rows(exchange)
+    if (isThenable(rows)) return rows.then((r) => router.lookup(r, routingKey, headers))
+    return router.lookup(rows, routingKey, headers)
+  }
+
+  private unroutable(exchange: string, routingKey: string, options: ChannelPublishOptions): void {
+    if (options.mandatory) {
+      throw new UnroutableError(
+        `NO_ROUTE - message to exchange '${exchange}' with key '${routingKey}' reached no queue`,
+      )
     }
   }
 
@@ -211,9 +277,28 @@ export class VirtualChannel implements Channel {
     return d ? this.toDelivery(d, noAck, undefined) : null
   }
 
-  async ack(deliveryTag: number, multiple = false): Promise<void> {
+  ack(deliveryTag: number, multiple = false): Promise<void> {
+    if (multiple) return this.ackMany(deliveryTag)
+    // The hot path (one tag): no arrays, and no promise of its own when the primitives ack
+    // synchronously (memory); Redis batches the acks of a tick itself.
+    const d = this.unacked.get(deliveryTag)
+    if (!d) return Promise.reject(unknownTag(deliveryTag))
+    this.unacked.delete(deliveryTag)
+    let r: ReturnType<VirtualPrimitives['ack']>
+    try {
+      r = this.prim.ack(d)
+    } catch (err) {
+      return Promise.reject(err)
+    } finally {
+      // The window is local: it has room as soon as the message is settled here.
+      this.pump.kick()
+    }
+    return isThenable(r) ? (r as Promise<void>) : SETTLED
+  }
+
+  private async ackMany(deliveryTag: number): Promise<void> {
     const pending: Array<Promise<void>> = []
-    for (const [tag, d] of this.take(deliveryTag, multiple)) {
+    for (const [tag, d] of this.take(deliveryTag, true)) {
       this.unacked.delete(tag)
       const r = this.prim.ack(d)
       if (isThenable(r)) pending.push(r as Promise<void>)
@@ -281,6 +366,16 @@ export class VirtualChannel implements Channel {
     const deliveryTag = this.nextTag++
     if (!noAck) this.unacked.set(deliveryTag, d)
     const m = d.message
+    // Two literals rather than a spread: this runs for every message.
+    const deliveryInfo = consumerTag
+      ? {
+          exchange: d.exchange,
+          routingKey: d.routingKey,
+          queue: d.queue,
+          redelivered: d.redelivered,
+          consumerTag,
+        }
+      : { exchange: d.exchange, routingKey: d.routingKey, queue: d.queue, redelivered: d.redelivered }
     return {
       body: m.body,
       contentType: m.contentType,
@@ -288,23 +383,14 @@ export class VirtualChannel implements Channel {
       headers: m.headers,
       properties: m.properties,
       deliveryTag,
-      deliveryInfo: {
-        exchange: d.exchange,
-        routingKey: d.routingKey,
-        queue: d.queue,
-        redelivered: d.redelivered,
-        ...(consumerTag ? { consumerTag } : {}),
-      },
+      deliveryInfo,
     }
   }
 
   private take(deliveryTag: number, multiple: boolean): Array<[number, VirtualDelivery]> {
     if (!multiple) {
       const d = this.unacked.get(deliveryTag)
-      if (!d)
-        throw new ChannelError(`PRECONDITION_FAILED - unknown delivery tag ${deliveryTag}`, {
-          replyCode: 406,
-        })
+      if (!d) throw unknownTag(deliveryTag)
       return [[deliveryTag, d]]
     }
     // As AMQP basic.ack: multiple with tag 0 means every outstanding delivery.
@@ -322,6 +408,25 @@ export class VirtualChannel implements Channel {
   private assertOpen(): void {
     if (!this.open) throw new ChannelError('Channel is closed')
   }
+}
+
+/** `route`'s answer when the primitives broadcast a fanout message themselves. */
+const FANOUT = Symbol('fanout')
+
+function putOptions(
+  exchange: string,
+  routingKey: string,
+  confirm: boolean,
+  delay: number | undefined,
+): PutOptions {
+  return delay ? { exchange, routingKey, confirm, delay } : { exchange, routingKey, confirm }
+}
+
+/** What a settlement that had nothing to wait for returns. */
+const SETTLED: Promise<void> = Promise.resolve()
+
+function unknownTag(deliveryTag: number): ChannelError {
+  return new ChannelError(`PRECONDITION_FAILED - unknown delivery tag ${deliveryTag}`, { replyCode: 406 })
 }
 
 function notFound(what: string): ChannelError {

@@ -62,6 +62,17 @@ export class DeliveryPump<C extends PumpConsumer = PumpConsumer> {
 
   /** The next consumer of `queue`, round-robin. */
   pickConsumer(queue: string): C | undefined {
+    // Most queues have one consumer: found without building arrays, for every message.
+    let only: C | undefined
+    for (const c of this.host.consumers()) {
+      if (c.queue !== queue) continue
+      if (only) return this.roundRobin(queue)
+      only = c
+    }
+    return only
+  }
+
+  private roundRobin(queue: string): C | undefined {
     const matching = [...this.host.consumers()].filter((c) => c.queue === queue)
     if (matching.length <= 1) return matching[0]
     const i = (this.consumerCursor.get(queue) ?? 0) % matching.length

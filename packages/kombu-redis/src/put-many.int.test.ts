@@ -1,0 +1,75 @@
+/**
+ * Batched publishing on Redis (database 11, a key prefix per run): one LPUSH per priority bucket
+ * carrying the whole batch, in Kombu's layout, each envelope what a single publish writes.
+ */
+import { Producer, Queue } from '@q/kombu'
+import { eventually } from '@q/kombu-testing'
+import { afterAll, describe, expect, it } from 'vitest'
+import { connect, deletePrefix, rawClient, uniquePrefix } from './test/redis-env.js'
+
+const DB = 11
+const prefix = uniquePrefix('putmany')
+const redis = rawClient(DB)
+let n = 0
+const name = (label: string) => `${label}-${++n}`
+
+afterAll(async () => {
+  redis.disconnect()
+  await deletePrefix(DB, prefix)
+})
+
+/** An envelope without its random delivery tag, to compare two of them. */
+const untagged = (raw: string) => raw.replace(/"delivery_tag": "[^"]+"/, '"delivery_tag": "-"')
+
+describe('putMany', () => {
+  it('writes one LPUSH per priority bucket, oldest next to be popped', async () => {
+    await using conn = connect(DB, { globalKeyprefix: prefix })
+    const queue = new Queue(name('q'))
+    const producer = new Producer(conn)
+    await producer.publish('warm-up', { routingKey: queue.name, declare: [queue] }) // connect first
+    await redis.del(prefix + queue.name)
+    const monitor = await redis.duplicate().monitor()
+    const commands: string[][] = []
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'lpush' && args[1]?.startsWith(prefix + queue.name)) commands.push(args)
+    })
+    await producer.publishMany([1, 2, 3, 4], {
+      routingKey: queue.name,
+      each: [{ priority: 0 }, { priority: 6 }, { priority: 0 }, { priority: 6 }],
+    })
+    // MONITOR reports asynchronously: wait for both commands, then a little for any extra one.
+    await eventually(() => commands.length >= 2, true, { timeout: 5000, what: 'two LPUSH commands' })
+    await new Promise((r) => setTimeout(r, 100))
+    monitor.disconnect()
+    // MONITOR prints the separator escaped: tell the buckets apart by their exact name.
+    const bucket = (key: string | undefined) => (key === prefix + queue.name ? 0 : 6)
+    expect(commands.map((c) => [bucket(c[1]), c.length - 2])).toEqual([
+      [0, 2],
+      [6, 2],
+    ])
+    const bodies = async (key: string) =>
+      (await redis.lrange(key, 0, -1))
+        .reverse()
+        .map((raw) => JSON.parse(Buffer.from(JSON.parse(raw).body, 'base64').toString()))
+    expect(await bodies(prefix + queue.name)).toEqual([1, 3])
+    expect(await bodies(`${prefix}${queue.name}\x06\x166`)).toEqual([2, 4])
+  })
+
+  it('writes the very envelope a single publish writes', async () => {
+    await using conn = connect(DB, { globalKeyprefix: prefix })
+    const queue = new Queue(name('same'))
+    const producer = new Producer(conn)
+    const options = {
+      routingKey: queue.name,
+      declare: [queue],
+      headers: { task: 'tasks.add', id: 'x\u00e9' },
+      correlationId: 'c-1',
+      replyTo: 'r-1',
+      expiration: 60_000,
+    }
+    await producer.publish({ a: [1, 2] }, options)
+    await producer.publishMany([{ a: [1, 2] }], options)
+    const [second, first] = await redis.lrange(prefix + queue.name, 0, -1)
+    expect(untagged(second!)).toBe(untagged(first!))
+  })
+})
