@@ -83,49 +83,82 @@ export async function qMemoryGroup(ctx: Context): Promise<void> {
 
 export async function rawRedisGroup(ctx: Context): Promise<void> {
   const { n } = ctx.config
-  const { lpushPipelined, lpushSingle } = await import('./peers/raw-redis.js')
+  const { captureQRedisMessage, lpushPipelined, lpushSingle } = await import('./peers/raw-redis.js')
   const client = ctx.redis.client
-  await reps(ctx, async () => {
-    const key = queueName(ctx, 'raw')
-    const single = rate(n, await lpushSingle(client, key, n))
-    await client.del(key)
-    const batched = rate(n, await lpushPipelined(client, key, n))
-    await client.del(key)
-    return { 'raw.redis.publish.single': single, 'raw.redis.publish.batched': batched }
-  })
-  for (const mode of ['rpop', 'brpop'] as const) {
+  // The loops run with the issue's bare payload, then with the envelope q LPUSHes (suffix .same).
+  const broker = redisBroker(ctx.redisUrl, ctx.redis)
+  let same: string
+  try {
+    same = await captureQRedisMessage(broker.noop, client, queueName(ctx, 'capture'))
+  } finally {
+    await broker.close()
+  }
+  ctx.results.set('raw.redis.same.bytes', 'bytes', [Buffer.byteLength(same)])
+  const payloads = [
+    ['', undefined],
+    ['.same', same],
+  ] as const
+  for (const [suffix, payload] of payloads) {
     await reps(ctx, async () => {
       const key = queueName(ctx, 'raw')
-      await lpushPipelined(client, key, n)
-      try {
-        const { ready, done } = await runChild(
-          'raw-redis-consume',
-          { url: ctx.redisUrl, key, n, mode, batch: 100 },
-          { timeoutMs: drainTimeout(n) },
-        )
-        const k = mode === 'rpop' ? 'raw.redis.drain.rpop100' : 'raw.redis.drain.brpop'
-        return { [k]: rate(n, done.ms), [`${k}.rss.start`]: mb(ready), [`${k}.rss.end`]: mb(done.rss) }
-      } finally {
-        await client.del(key)
+      const single = rate(n, await lpushSingle(client, key, n, payload))
+      await client.del(key)
+      const batched = rate(n, await lpushPipelined(client, key, n, 1_000, payload))
+      await client.del(key)
+      return {
+        [`raw.redis.publish.single${suffix}`]: single,
+        [`raw.redis.publish.batched${suffix}`]: batched,
       }
     })
+    for (const mode of ['rpop', 'brpop'] as const) {
+      await reps(ctx, async () => {
+        const key = queueName(ctx, 'raw')
+        await lpushPipelined(client, key, n, 1_000, payload)
+        try {
+          const { ready, done } = await runChild(
+            'raw-redis-consume',
+            { url: ctx.redisUrl, key, n, mode, batch: 100 },
+            { timeoutMs: drainTimeout(n) },
+          )
+          const k = `${mode === 'rpop' ? 'raw.redis.drain.rpop100' : 'raw.redis.drain.brpop'}${suffix}`
+          return { [k]: rate(n, done.ms), [`${k}.rss.start`]: mb(ready), [`${k}.rss.end`]: mb(done.rss) }
+        } finally {
+          await client.del(key)
+        }
+      })
+    }
   }
 }
 
-export async function rawAmqpGroup(ctx: Context): Promise<void> {
+/** The raw amqplib loops; `q` is q's publishing app, used once to capture the message it sends. */
+export async function rawAmqpGroup(ctx: Context, q: QBroker): Promise<void> {
   const { n } = ctx.config
-  const { declareRawQueue, publishRaw } = await import('./peers/raw-amqp.js')
+  const { BARE_MESSAGE, captureQAmqpMessage, declareRawQueue, publishRaw } = await import(
+    './peers/raw-amqp.js'
+  )
   const { connect } = await import('amqplib')
   const admin = await AmqpAdmin.open(ctx.amqpUrl)
   const conn = await connect(ctx.amqpUrl)
   try {
     const ch = await conn.createChannel()
-    for (const ack of ['each', 'multiple'] as const) {
+    const capture = queueName(ctx, 'capture')
+    const same = await captureQAmqpMessage(q.noop, ch, admin, capture).finally(() => q.cleanup(capture))
+    ctx.log(
+      `  q's message: ${same.body.length}-byte body, ${Object.keys(same.options.headers ?? {}).length} headers`,
+    )
+    // The bare message with both ack modes, then q's message (suffix .same) with one ack each,
+    // the bar's limit.
+    const runs = [
+      { ack: 'each', message: BARE_MESSAGE, suffix: '' },
+      { ack: 'multiple', message: BARE_MESSAGE, suffix: '' },
+      { ack: 'each', message: same, suffix: '.same' },
+    ] as const
+    for (const { ack, message, suffix } of runs) {
       await reps(ctx, async () => {
         const queue = queueName(ctx, 'raw')
         await declareRawQueue(ch, queue)
         const t0 = performance.now()
-        await publishRaw(ch, queue, n)
+        await publishRaw(ch, queue, n, message)
         await admin.waitDepth(queue, n)
         const publish = rate(n, performance.now() - t0)
         try {
@@ -134,9 +167,9 @@ export async function rawAmqpGroup(ctx: Context): Promise<void> {
             { url: ctx.amqpUrl, queue, n, prefetch: 1000, ack },
             { timeoutMs: drainTimeout(n) },
           )
-          const k = `raw.amqp.drain.ack-${ack}`
+          const k = `raw.amqp.drain.ack-${ack}${suffix}`
           return {
-            ...(ack === 'each' ? { 'raw.amqp.publish.batched': publish } : {}),
+            ...(ack === 'each' ? { [`raw.amqp.publish.batched${suffix}`]: publish } : {}),
             [k]: rate(n, done.ms),
             [`${k}.rss.start`]: mb(ready),
             [`${k}.rss.end`]: mb(done.rss),
