@@ -4,8 +4,8 @@
  * that go to the same place are routed once and handed to the producer as one batch, which a
  * Redis broker writes with one LPUSH.
  */
-import { randomUUID } from 'node:crypto'
 import type { MessageOptions } from '@q/kombu'
+import { uuid } from '@q/kombu/internal'
 import type { Celery } from './app.js'
 import type { ResultBackend } from './backends/types.js'
 import { ConfigurationError } from './errors.js'
@@ -82,7 +82,7 @@ export async function publishTasks(
       route = app.router.route(name, args, kwargs, o)
       routes.set(o, route)
     }
-    const task = prepareTask(app, name, args, kwargs, o, route, o.taskId ?? randomUUID())
+    const task = prepareTask(app, name, args, kwargs, o, route, o.taskId ?? uuid())
     tasks[i] = task
     storesResults ||= !task.ignoreResult
     const key = o !== options ? task.id : perCall ? routeKey(task.route) : task.route

@@ -8,8 +8,9 @@
  * Python.
  */
 
-import { randomUUID } from 'node:crypto'
 import type { PublishOptions, Queue, RetryPolicy } from '@q/kombu'
+// A flat string (kombu's ids.ts): a randomUUID() rope is flattened by every reader of the id.
+import { uuid } from '@q/kombu/internal'
 import type { Celery } from './app.js'
 import type { ResultBackend } from './backends/types.js'
 import { ConfigurationError } from './errors.js'
@@ -185,7 +186,7 @@ export function publishTask(
   kwargs: Record<string, unknown>,
   o: CallOptions,
 ): Promise<string> {
-  const task = prepareTask(app, name, args, kwargs, o, undefined, o.taskId ?? randomUUID())
+  const task = prepareTask(app, name, args, kwargs, o, undefined, o.taskId ?? uuid())
   const backend = task.ignoreResult ? null : loadedBackends.get(app)
   if (!app.connection().connected || backend === undefined) return publishLater(app, task)
   const called = backend?.onTaskCall?.(task.id)

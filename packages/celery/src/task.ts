@@ -3,7 +3,7 @@
  * `apply` runs it here and now, `s`/`si` make signatures (plain JSON data) for links and
  * canvases. The argument and result types come from the function.
  */
-import { randomUUID } from 'node:crypto'
+import { uuid } from '@q/kombu/internal'
 import { type Outcome, type Runnable, runTask, type TaskFunction } from './execute.js'
 import type { Signature } from './protocol/task-message.js'
 import type { AsyncResult } from './result/async-result.js'
@@ -126,7 +126,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown> implements Runna
     kwargs: Record<string, unknown> = {},
     options: { taskId?: string } = {},
   ): Promise<EagerResult<R>> {
-    const id = options.taskId ?? randomUUID()
+    const id = options.taskId ?? uuid()
     let request = eagerRequest(id, this.name, (args ?? []) as unknown[], kwargs, this.host.hostname)
     for (;;) {
       const outcome: Outcome = await runTask(this, request, {

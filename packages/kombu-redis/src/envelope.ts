@@ -47,10 +47,16 @@ export function encodeEnvelope(message: OutgoingMessage, route: Route, deliveryT
   // The template below writes the keys in Kombu's order; it is exact only for our known property
   // names (no two of them give the same snake_case name). Anything else takes the general path.
   let head = ''
-  for (const k of Object.keys(props)) {
-    if (!FAST_PROPERTIES.has(k)) return encodeGeneral(message, route, deliveryTag)
-    const v = props[k]
-    if (v !== undefined && !TAIL.has(k)) head += `${pyString(SNAKE[k] ?? k)}: ${pyDumps(v)}, `
+  const names = Object.keys(props)
+  for (let i = 0; i < names.length; i++) {
+    const k = names[i]!
+    const key = HEAD_KEYS.get(k)
+    if (key === undefined) {
+      if (TAIL.has(k)) continue
+      return encodeGeneral(message, route, deliveryTag)
+    }
+    const v = props[k as keyof MessageProperties]
+    if (v !== undefined) head += `${key}${pyDumps(v)}, `
   }
   if (
     typeof message.contentEncoding !== 'string' ||
@@ -70,8 +76,15 @@ export function encodeEnvelope(message: OutgoingMessage, route: Route, deliveryT
   )
 }
 
-/** Property names the template of {@link encodeEnvelope} writes exactly as the general path. */
-const FAST_PROPERTIES = new Set([...Object.keys(SNAKE), 'expiration', 'priority', 'timestamp', 'type'])
+/**
+ * Property names the template of {@link encodeEnvelope} writes exactly as the general path, but
+ * for the TAIL ones, each with its quoted snake_case name and `": "`, made once.
+ */
+const HEAD_KEYS: ReadonlyMap<string, string> = new Map(
+  [...Object.keys(SNAKE), 'timestamp', 'type']
+    .filter((k) => !TAIL.has(k))
+    .map((k) => [k, `${pyString(SNAKE[k] ?? k)}: `]),
+)
 
 /** Any properties: built as an object first, so that colliding names end up as Kombu's dict would. */
 function encodeGeneral(message: OutgoingMessage, route: Route, deliveryTag: string): string {

@@ -7,8 +7,11 @@ import type { OutgoingMessage, Queue } from '@q/kombu'
 import type { GetOptions, PutOptions, VirtualDelivery, VirtualPrimitives } from '@q/kombu/internal'
 import { handleOf, redeliveredPayload } from './deliveries.js'
 import { encodeEnvelope } from './envelope.js'
+import { lpushEnvelopes } from './packed-lpush.js'
 import { Fetcher, type FetchOptions } from './poller.js'
 import type { Shared } from './shared.js'
+
+const noop = (): void => {}
 
 /** Most envelopes one LPUSH carries: bounds the arguments of a call and the time Redis spends on one. */
 const LPUSH_CHUNK = 1000
@@ -41,11 +44,21 @@ export class RedisPrimitives implements VirtualPrimitives {
    * into commands of {@link LPUSH_CHUNK} items, which ioredis pipelines. Delayed batches go
    * through `put`, each message to the delayed set.
    */
-  async putMany(queue: string, messages: readonly OutgoingMessage[], put: PutOptions): Promise<void> {
-    if (put.delay && put.delay > 0) {
-      await Promise.all(messages.map((m) => this.put(queue, m, put)))
-      return
+  putMany(queue: string, messages: readonly OutgoingMessage[], put: PutOptions): Promise<void> {
+    if (put.delay && put.delay > 0)
+      return Promise.all(messages.map((m) => this.put(queue, m, put))).then(noop)
+    try {
+      return this.pushMany(queue, messages, put)
+    } catch (err) {
+      return Promise.reject(err)
     }
+  }
+
+  /**
+   * Encodes and writes the LPUSHes; not async, so that nothing here (the envelopes above all)
+   * stays referenced while the replies are awaited.
+   */
+  private pushMany(queue: string, messages: readonly OutgoingMessage[], put: PutOptions): Promise<void> {
     const { keys } = this.shared
     const buckets = new Map<number, string[]>()
     for (const m of messages) {
@@ -61,10 +74,12 @@ export class RedisPrimitives implements VirtualPrimitives {
     const writes: Array<Promise<unknown>> = []
     for (const [step, raws] of buckets) {
       const key = keys.bucket(queue, step)
-      for (let i = 0; i < raws.length; i += LPUSH_CHUNK)
-        writes.push(client.lpush(key, ...raws.slice(i, i + LPUSH_CHUNK)))
+      if (raws.length <= LPUSH_CHUNK) writes.push(lpushEnvelopes(client, key, raws))
+      else
+        for (let i = 0; i < raws.length; i += LPUSH_CHUNK)
+          writes.push(lpushEnvelopes(client, key, raws.slice(i, i + LPUSH_CHUNK)))
     }
-    await Promise.all(writes)
+    return writes.length === 1 ? writes[0]!.then(noop) : Promise.all(writes).then(noop)
   }
 
   async get(queue: string, options: GetOptions): Promise<VirtualDelivery | null> {

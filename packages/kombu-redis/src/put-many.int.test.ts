@@ -72,4 +72,24 @@ describe('putMany', () => {
     const [second, first] = await redis.lrange(prefix + queue.name, 0, -1)
     expect(untagged(second!)).toBe(untagged(first!))
   })
+
+  it('keeps the order of publishes made in the same tick, batched or not', async () => {
+    await using conn = connect(DB, { globalKeyprefix: prefix })
+    const queue = new Queue(name('order \u00e9'))
+    const producer = new Producer(conn)
+    const options = { routingKey: queue.name, declare: [queue] }
+    await producer.publish('warm-up', options)
+    await redis.del(prefix + queue.name)
+    // The single publish waits in ioredis' automatic pipeline when the batch is written; the
+    // batch must not overtake it. Then a batch on an idle client (written as one packed command),
+    // and one of more than a command's worth of envelopes.
+    const bodies = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i)
+    await Promise.all([producer.publish(0, options), producer.publishMany(bodies(1, 3), options)])
+    await producer.publishMany(bodies(4, 3), options)
+    await producer.publishMany(bodies(7, 2500), options)
+    const got = (await redis.lrange(prefix + queue.name, 0, -1))
+      .reverse()
+      .map((raw) => JSON.parse(Buffer.from(JSON.parse(raw).body, 'base64').toString()))
+    expect(got).toEqual(bodies(0, 2507))
+  })
 })

@@ -28,3 +28,16 @@ describe('Python JSON', () => {
     expect(() => markRedelivered('nope')).toThrow(SyntaxError)
   })
 })
+
+describe('pyDumps, values written under a key seen before', () => {
+  it('writes each value anew when it changes, equal ones as before', () => {
+    const a = { memo_k: 'plain', other: 1 }
+    const b = { memo_k: 'quote " and \u00e9', other: 2 }
+    const c = { memo_k: `pla${'in'}`, other: 3 }
+    expect(pyDumps(a)).toBe('{"memo_k": "plain", "other": 1}')
+    expect(pyDumps(b)).toBe('{"memo_k": "quote \\" and \\u00e9", "other": 2}')
+    expect(pyDumps(c)).toBe('{"memo_k": "plain", "other": 3}')
+    expect(pyDumps({ memo_k: 'quote " and \u00e9' })).toBe('{"memo_k": "quote \\" and \\u00e9"}')
+    expect(pyDumps({ memo_k: ['plain'] })).toBe('{"memo_k": ["plain"]}')
+  })
+})

@@ -20,17 +20,42 @@ export function pyString(s: string): string {
   return HAS_NON_ASCII.test(quoted) ? quoted.replace(NON_ASCII, escapeChar) : quoted
 }
 
-/** Quoted object keys with their `": "`: the same few header and property names come back all the time. */
-const keyTexts = new Map<string, string>()
-const KEY_CACHE_SIZE = 4096
+/**
+ * An object key seen before: its quoted text with `": "`, and the last string value written
+ * under it with its quoted text. The same few header and property names come back all the time,
+ * and so do most of their values (task name, origin, `kwargsrepr`, a batch's `argsrepr`, equal
+ * but each a new string): comparing with the last one is a length check or a memcmp, where
+ * {@link pyString}'s scan for characters to escape was ~10% of a Redis publish.
+ */
+interface KeyEntry {
+  readonly text: string
+  value: string | undefined
+  quoted: string
+}
 
-function keyText(k: string): string {
-  let text = keyTexts.get(k)
-  if (text === undefined) {
-    text = `${pyString(k)}: `
-    if (keyTexts.size < KEY_CACHE_SIZE) keyTexts.set(k, text)
+const keyEntries = new Map<string, KeyEntry>()
+const KEY_CACHE_SIZE = 4096
+/** Longer values are not kept as a key's last value (it would hold them in memory). */
+const MEMO_MAX_LENGTH = 2048
+
+function keyEntry(k: string): KeyEntry {
+  let entry = keyEntries.get(k)
+  if (entry === undefined) {
+    entry = { text: `${pyString(k)}: `, value: undefined, quoted: '' }
+    if (keyEntries.size < KEY_CACHE_SIZE) keyEntries.set(k, entry)
   }
-  return text
+  return entry
+}
+
+/** A string value under a known key, quoted; the entry's last one when equal. */
+function quotedUnder(entry: KeyEntry, v: string): string {
+  if (v === entry.value) return entry.quoted
+  const quoted = pyString(v)
+  if (v.length <= MEMO_MAX_LENGTH) {
+    entry.value = v
+    entry.quoted = quoted
+  }
+  return quoted
 }
 
 /** A JSON text that {@link pyDumps} writes as it is (a number or fragment kept verbatim). */
@@ -71,7 +96,9 @@ export function pyDumps(value: unknown): string {
       for (const k of Object.keys(obj)) {
         const v = obj[k]
         if (v === undefined) continue
-        out += (out.length === 1 ? '' : ', ') + keyText(k) + pyDumps(v)
+        const entry = keyEntry(k)
+        out += (out.length === 1 ? '' : ', ') + entry.text
+        out += typeof v === 'string' ? quotedUnder(entry, v) : pyDumps(v)
       }
       return `${out}}`
     }

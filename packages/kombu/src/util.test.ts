@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { didYouMean, editDistance, isThenable, runAll, sleep } from './util.js'
+import { didYouMean, editDistance, isThenable, runAll, sleep, uuid } from './util.js'
 
 describe('editDistance', () => {
   it.each([
@@ -58,5 +58,25 @@ describe('helpers', () => {
       ]),
     ).rejects.toThrow('first')
     expect(ran).toEqual([1, 3])
+  })
+})
+
+describe('uuid', () => {
+  it('makes distinct version 4 uuids in the canonical lowercase form', () => {
+    const seen = new Set<string>()
+    // More than one pool of random bytes (256 ids), to cross a refill.
+    for (let i = 0; i < 1000; i++) {
+      const id = uuid()
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      seen.add(id)
+    }
+    expect(seen.size).toBe(1000)
+  })
+
+  it('returns strings that do not change when the next id is made', () => {
+    const a = uuid()
+    const copy = `${a}`
+    uuid()
+    expect(a).toBe(copy)
   })
 })

@@ -1,5 +1,5 @@
 /** Small helpers shared inside @q/kombu. Not exported to users. */
-import { randomUUID } from 'node:crypto'
+import { uuid4 } from './ids.js'
 
 /** True for promises and other thenables. */
 export function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
@@ -20,9 +20,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
-/** A random id in Kombu's uuid4 form. */
+/** A random id in Kombu's uuid4 form (a flat string: see ids.ts). */
 export function uuid(): string {
-  return randomUUID()
+  return uuid4()
 }
 
 /** Levenshtein distance, for "did you mean" suggestions. */

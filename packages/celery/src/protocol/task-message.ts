@@ -68,7 +68,7 @@ export interface TaskMessage {
 
 /** Builds a protocol v2 message, headers in Celery's order. */
 export function buildTaskMessage(f: TaskMessageFields): TaskMessage {
-  const headers: Record<string, unknown> = {
+  let headers: Record<string, unknown> = {
     lang: 'js',
     task: f.task,
     id: f.id,
@@ -85,14 +85,19 @@ export function buildTaskMessage(f: TaskMessageFields): TaskMessage {
     kwargsrepr: f.kwargsrepr ?? saferepr(f.kwargs),
     origin: f.origin,
     ignore_result: f.ignoreResult ?? false,
-    ...f.headers,
   }
-  const embed: TaskEmbed = {
-    callbacks: f.callbacks ?? null,
-    errbacks: f.errbacks ?? null,
-    chain: f.chain ?? null,
-    chord: f.chord ?? null,
-  }
+  // Merged only when given (a spread, not Object.assign: a `__proto__` key stays a plain key). A
+  // spread inside the literal made every message's headers the slow way, extra headers or not.
+  if (f.headers) headers = { ...headers, ...f.headers }
+  const embed: TaskEmbed =
+    f.callbacks || f.errbacks || f.chain || f.chord
+      ? {
+          callbacks: f.callbacks ?? null,
+          errbacks: f.errbacks ?? null,
+          chain: f.chain ?? null,
+          chord: f.chord ?? null,
+        }
+      : NO_EMBED
   return { headers, body: [f.args, f.kwargs, embed], correlationId: f.id, replyTo: f.replyTo }
 }
 
@@ -173,7 +178,7 @@ export function readTaskMessage(headers: Record<string, unknown>, body: unknown)
 
 const NO_LIMITS: readonly unknown[] = Object.freeze([])
 
-/** The embed of a plain call (nothing after it), shared: most messages carry only nulls. */
+/** The embed of a plain call (nothing after it), shared by sent and read messages: most carry only nulls. */
 const NO_EMBED: TaskEmbed = Object.freeze({ callbacks: null, errbacks: null, chain: null, chord: null })
 
 function num(v: unknown): number | null {
