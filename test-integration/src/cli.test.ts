@@ -92,6 +92,37 @@ app.task('cli.add', (x: number, y: number) => x + y)
     expect(purged.stdout).toContain('Purged 3 messages')
   })
 
+  it('q worker with V8 heap options runs tasks (node started again with the flags) and stops on SIGTERM', async () => {
+    await worker.stop()
+    const child = spawn(
+      tsx,
+      [
+        '--conditions=@q/source',
+        cli,
+        'worker',
+        '-A',
+        appModule,
+        '-Q',
+        queue,
+        '-l',
+        'warning',
+        '--without-mingle',
+        '--max-semi-space-size=2',
+      ],
+      { cwd: root },
+    )
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
+    try {
+      const r = await app.sendTask('cli.add', [20, 22])
+      expect(await r.get({ timeout: 30_000 }), stderr).toBe(42)
+    } finally {
+      child.kill('SIGTERM')
+    }
+    expect(await exited, stderr).toBe(0)
+  }, 60_000)
+
   it('usage errors say what to fix', async () => {
     const none = await q()
     expect(none.status).toBe(2)

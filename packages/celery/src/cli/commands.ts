@@ -9,6 +9,7 @@ import type { Celery } from '../app.js'
 import type { LogLevel } from '../worker/worker-log.js'
 import { banner } from './banner.js'
 import { loadApp } from './load-app.js'
+import { hasFlags, heapFlags, relaunch } from './node-flags.js'
 
 /** Where the commands write. */
 export interface Io {
@@ -42,7 +43,11 @@ async function needApp(spec: string | undefined): Promise<Celery> {
   return loadApp(spec)
 }
 
-/** `q worker -A <module> [-Q a,b] [-c N] [-l info] [-n name@%h] [--prefetch-multiplier N] [--json-logs] [--without-mingle]` */
+/**
+ * `q worker -A <module> [-Q a,b] [-c N] [-l info] [-n name@%h] [--prefetch-multiplier N] [--json-logs]
+ * [--without-mingle] [--max-semi-space-size MB] [--optimize-for-size]`. The last two are V8 heap
+ * settings (see node-flags.ts): the command starts node again with them unless it runs with them.
+ */
 export async function workerCommand(argv: string[], io: Io, signals = true): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -56,8 +61,15 @@ export async function workerCommand(argv: string[], io: Io, signals = true): Pro
       'json-logs': { type: 'boolean' },
       'shutdown-timeout': { type: 'string' },
       'without-mingle': { type: 'boolean' },
+      'max-semi-space-size': { type: 'string' },
+      'optimize-for-size': { type: 'boolean' },
     },
   })
+  const flags = heapFlags({
+    maxSemiSpaceSize: values['max-semi-space-size'],
+    optimizeForSize: values['optimize-for-size'],
+  })
+  if (flags.length && !hasFlags(flags)) return relaunch(flags, process.argv[1] ?? '', process.argv.slice(2))
   const app = await needApp(values.app)
   const worker = await app.worker({
     ...(values.queues
