@@ -34,9 +34,9 @@ describe('toDelivery', () => {
     })
   })
 
-  it('reuses the decode made just before for the same item, once', () => {
+  it('reuses a decode the caller made of the same item, once', () => {
     const first = decodeEnvelope(raw, { exchange: '', routingKey: 'celery' })
-    const d = toDelivery(raw, 'celery', { kind: 'list', list: 'celery', tag: first.tag })
+    const d = toDelivery(raw, 'celery', { kind: 'list', list: 'celery', tag: first.tag }, undefined, first)
     expect(d.message).toBe(first.message)
     // A second delivery of the same bytes gets a message of its own.
     const again = toDelivery(raw, 'celery', { kind: 'list', list: 'celery', tag: first.tag })

@@ -1,6 +1,6 @@
 /** Turning list items and pub/sub payloads into VirtualDeliveries, and what they carry back. */
 import type { VirtualDelivery } from '@q/kombu/internal'
-import { decodeEnvelope, decodeForDelivery } from './envelope.js'
+import { type Decoded, decodeEnvelope } from './envelope.js'
 import { markRedelivered } from './py-json.js'
 
 /** What a delivery carries back to ack, reject or restore it. */
@@ -15,14 +15,18 @@ export interface Handle {
   readonly tag: string | undefined
 }
 
-/** Builds the delivery of a stored envelope taken from `queue`. */
+/**
+ * Builds the delivery of a stored envelope taken from `queue`; `decoded` when the caller already
+ * read the envelope (a BRPOP'd message is read for its tag first), so it is parsed once.
+ */
 export function toDelivery(
   raw: string,
   queue: string,
   handle: Omit<Handle, 'raw'>,
   redelivered?: boolean,
+  decoded?: Decoded,
 ): VirtualDelivery {
-  const d = decodeForDelivery(raw, { exchange: '', routingKey: queue })
+  const d = decoded ?? decodeEnvelope(raw, { exchange: '', routingKey: queue })
   // A literal, not a spread of `handle`: this runs for every message.
   const h: Handle = { kind: handle.kind, raw, list: handle.list, tag: handle.tag }
   return {
@@ -38,11 +42,6 @@ export function toDelivery(
 /** The handle of a delivery made by this transport. */
 export function handleOf(delivery: VirtualDelivery): Handle {
   return delivery.handle as Handle
-}
-
-/** The tag of a stored envelope (for messages taken by BRPOP, which the script did not record). */
-export function tagOf(raw: string): string | undefined {
-  return decodeEnvelope(raw, { exchange: '', routingKey: '' }).tag
 }
 
 /** The envelope flagged redelivered, or as it is when it is not JSON. */

@@ -123,36 +123,8 @@ export const INVALID_ENVELOPE = 'application/x-kombu-redis-invalid-envelope'
 type Json = Record<string, unknown>
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-/**
- * The last envelope {@link decodeEnvelope} read, kept for {@link decodeForDelivery}: a message
- * taken by BRPOP is decoded for its tag, then for its delivery. Plain variables, so remembering
- * it allocates nothing.
- */
-let lastRaw: string | undefined
-let lastFallback = ''
-let lastDecoded: Decoded | undefined
-
 /** Reads an envelope; an item that is not one comes back as its raw bytes with {@link INVALID_ENVELOPE}. */
 export function decodeEnvelope(raw: string, fallback: Route): Decoded {
-  const decoded = decode(raw, fallback)
-  lastRaw = raw
-  lastFallback = routeKey(fallback)
-  lastDecoded = decoded
-  return decoded
-}
-
-/**
- * {@link decodeEnvelope} for a delivery: the decode just made of the same item is used (once:
- * two deliveries of the same bytes still get messages of their own); nothing is remembered.
- */
-export function decodeForDelivery(raw: string, fallback: Route): Decoded {
-  const hit = lastDecoded !== undefined && lastRaw === raw && lastFallback === routeKey(fallback)
-  const decoded = hit ? lastDecoded! : decode(raw, fallback)
-  lastDecoded = lastRaw = undefined
-  return decoded
-}
-
-function decode(raw: string, fallback: Route): Decoded {
   const env = parseEnvelope(raw)
   let decoded: Decoded
   if (!env) {
@@ -175,10 +147,6 @@ function decode(raw: string, fallback: Route): Decoded {
     }
   }
   return decoded
-}
-
-function routeKey(route: Route): string {
-  return route.exchange ? `${route.exchange}\n${route.routingKey}` : route.routingKey
 }
 
 const NO_INFO: Json = Object.freeze({})

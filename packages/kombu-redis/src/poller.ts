@@ -174,9 +174,9 @@ export class Fetcher {
       return out
     }
     const queue = keys.queueOf(list)
+    const d = decodeEnvelope(raw, { exchange: '', routingKey: queue })
     let tag: string | undefined
     if (this.shared.options.ackEmulation && !options.noAck.has(queue)) {
-      const d = decodeEnvelope(raw, { exchange: '', routingKey: queue })
       tag = d.tag
       if (tag) {
         // Recorded without waiting for the reply (see Qos.track): the record leaves at the end of
@@ -190,7 +190,7 @@ export class Fetcher {
         this.shared.qos.hold(tag)
       }
     }
-    out.push(toDelivery(raw, queue, { kind: 'list', list, tag }))
+    out.push(toDelivery(raw, queue, { kind: 'list', list, tag }, undefined, d))
     return out
   }
 
