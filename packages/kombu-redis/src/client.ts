@@ -67,7 +67,9 @@ export function clientOptions(
     retryStrategy: () => null,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    enableAutoPipelining: true,
+    // Writes are coalesced per tick by corking the socket instead (WriteCoalescer): no turn of
+    // the event loop before a command leaves, no pipeline waiting for the previous one's replies.
+    enableAutoPipelining: false,
     ...(options.socketTimeout ? { socketTimeout: options.socketTimeout * 1000 } : {}),
     ...(context.ssl ? { tls: tlsOptions(context, options) } : {}),
   }

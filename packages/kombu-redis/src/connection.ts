@@ -6,7 +6,7 @@
  * messages it held are given back once Redis answers again.
  */
 import { type Channel, ConnectionError, Exchange, type Logger, type TransportCapabilities } from '@q/kombu'
-import { exchangeRouters, type TransportConnection, VirtualChannel } from '@q/kombu/internal'
+import { exchangeRouters, type TransportConnection, VirtualChannel, WriteCoalescer } from '@q/kombu/internal'
 import { Redis, type RedisOptions } from 'ioredis'
 import { type FanoutBinding, RedisBindingTable } from './bindings.js'
 import { DelayTimer } from './delayed.js'
@@ -47,6 +47,7 @@ export class RedisConnection implements TransportConnection, Shared {
   private readonly channels = new Set<VirtualChannel>()
   private readonly extra = new Set<Redis>()
   private readonly command: Redis
+  private readonly writes = new WriteCoalescer()
   private closing: Promise<void> | undefined
   private isLost = false
   private lastError: Error | undefined
@@ -104,6 +105,8 @@ export class RedisConnection implements TransportConnection, Shared {
   }
 
   client(): Redis {
+    // Every command of this tick leaves in one write (see WriteCoalescer).
+    this.writes.hold(this.command.stream)
     return this.command
   }
 

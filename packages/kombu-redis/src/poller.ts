@@ -5,8 +5,8 @@
  * 2. runs the fetch script: due delayed messages join their lists, then up to `max` messages are
  *    popped across the consumed queues (lowest priority bucket first, queues in turn) and
  *    recorded as unacknowledged, atomically: this is what lets a worker drain a backlog in
- *    batches rather than one BRPOP per message (skipped right after a BRPOP that waited for its
- *    message: sparse traffic, see `getMany`);
+ *    batches rather than one BRPOP per message (skipped when the previous fetch left every list
+ *    empty: sparse traffic, see `getMany`);
  * 3. when nothing was ready, blocks in one BRPOP over every bucket of every queue, in Kombu's key
  *    order, on a connection of the channel's own, until a message, a fanout message, the timeout
  *    or the channel's close (the last two end the BRPOP early with CLIENT UNBLOCK).
@@ -16,7 +16,7 @@
  * such window.
  */
 import type { VirtualDelivery } from '@q/kombu/internal'
-import { sleep } from '@q/kombu/internal'
+import { sleep, WriteCoalescer } from '@q/kombu/internal'
 import type { Redis } from 'ioredis'
 import { toDelivery } from './deliveries.js'
 import { decodeEnvelope } from './envelope.js'
@@ -34,13 +34,6 @@ export interface FetchOptions {
 /** BRPOP timeout right after the set of consumed queues changed: a consumer adding queues one by one is picked up soon. */
 const SETTLE_MS = 100
 
-/**
- * A BRPOP answered later than this (ms) after it was written had found every list empty and
- * waited for a push: traffic is sparse, and the next fetch blocks at once (see `getMany`).
- * A pop that finds a message waiting is answered in one round trip, well under this.
- */
-const WAITED_MS = 0.5
-
 /** The fetcher of one channel. */
 export class Fetcher {
   private blocker: Promise<{ client: Redis; id: number }> | undefined
@@ -52,8 +45,10 @@ export class Fetcher {
   private notify: (() => void) | undefined
   private started = false
   private closed = false
-  /** The last BRPOP waited for its message: block at once next time, skipping the fetch script. */
+  /** The previous fetch left every list empty: block at once next time, skipping the fetch script. */
   private direct = false
+  /** The BRPOP leaves at the end of the tick: behind the result of a task run in this tick. */
+  private readonly writes = new WriteCoalescer()
 
   constructor(private readonly shared: Shared) {}
 
@@ -95,16 +90,19 @@ export class Fetcher {
       const lists = await this.syncFanout(queues)
       this.shared.delays.watch(this, lists)
       const out = this.inbox.splice(0, max)
-      // After a BRPOP that waited for its message the lists are most likely empty again: a fetch
-      // first would be one more round trip (and Redis call) before the next BRPOP is armed,
-      // while a client waits for the next task to be picked up. A backlog never gets here (the
-      // fetch script drains it in batches, with no BRPOP), and a BRPOP that finds a message at
-      // once turns the fetch script back on. Due delayed messages are promoted meanwhile by the
-      // delay timer, as during any BRPOP.
+      // When the previous fetch left every list empty (a BRPOP after which none was left, a fetch
+      // that found fewer than it asked for), running the fetch script first would be one more
+      // round trip before the next BRPOP is armed, while a client waits for its next task to be
+      // picked up. A backlog keeps the fetch script on (it drains in batches, with no BRPOP).
+      // Due delayed messages are promoted meanwhile by the delay timer, as during any BRPOP.
       const direct = this.direct
       this.direct = false
-      if (lists.length && out.length < max && !direct)
-        out.push(...(await this.fetchNow(this.order(lists), max - out.length, options.noAck)))
+      if (lists.length && out.length < max && !direct) {
+        const asked = max - out.length
+        const got = await this.fetchNow(this.order(lists), asked, options.noAck)
+        this.direct = got.length < asked
+        for (const d of got) out.push(d)
+      }
       if (out.length) return out
       const set = [...queues].sort().join('\n')
       const wait = set === this.lastSet ? timeoutMs : Math.min(SETTLE_MS, timeoutMs)
@@ -150,8 +148,21 @@ export class Fetcher {
     const { keys, fractionalTimeouts, canUnblock } = this.shared
     const { client, id } = await this.blockerClient()
     const timeout = fractionalTimeouts ? Math.max(0.01, waitMs / 1000) : Math.max(1, Math.ceil(waitMs / 1000))
-    const sent = performance.now()
-    const pop = client.brpop(...keys.steps.flatMap((s) => lists.map((q) => keys.bucket(q, s))), timeout)
+    const buckets = keys.steps.flatMap((s) => lists.map((q) => keys.bucket(q, s)))
+    // EXISTS right behind the BRPOP, in the same write: Redis answers it as soon as the BRPOP
+    // returns, with how many of the lists still hold messages (Redis deletes an emptied list).
+    this.writes.hold(client.stream)
+    const pop = client
+      .pipeline()
+      .brpop(...buckets, timeout)
+      .exists(...buckets)
+      .exec()
+      .then((replies) => {
+        const [popErr, popped] = replies?.[0] ?? [null, null]
+        if (popErr) throw popErr
+        this.direct = popped !== null && replies?.[1]?.[1] === 0
+        return popped as [string, string] | null
+      })
     const interrupt = this.arrival(options.signal)
     const first = await Promise.race([pop.then((r) => ({ r })), interrupt.promise.then(() => undefined)])
     interrupt.cancel()
@@ -166,7 +177,6 @@ export class Fetcher {
     }
     const out = this.inbox.splice(0, Math.max(0, max - (popped ? 1 : 0)))
     if (!popped) return out
-    this.direct = first !== undefined && performance.now() - sent > WAITED_MS
     const [list, raw] = popped
     if (this.closed || options.signal.aborted) {
       // Taken as the channel closed: back where it was, untouched (it is not recorded yet).

@@ -34,7 +34,7 @@ export class RedisPrimitives implements VirtualPrimitives {
       await this.shared.client().zadd(keys.delayed(queue), due, `${step}:${raw}`)
       this.shared.delays.due(due)
     } else {
-      await this.shared.client().lpush(keys.bucket(queue, step), raw)
+      await lpushEnvelopes(this.shared.client(), keys.bucket(queue, step), [raw])
     }
   }
 

@@ -71,9 +71,10 @@ export class Qos {
 
   /**
    * Records a message taken by BRPOP as unacknowledged (the fetch script records its own). The
-   * record leaves at the end of the tick, as two auto-pipelined commands (not a MULTI, which
-   * ioredis writes to the socket on its own): on loopback every write is a system call that runs
-   * the whole TCP path, and these join the fetch and the acks of the tick in one. A message acked
+   * record leaves at the end of the tick, as two commands (not a MULTI, which ioredis writes to
+   * the socket on its own): on loopback every write is a system call that runs the whole TCP
+   * path, and these join the fetch and the acks of the tick in one (the connection's
+   * WriteCoalescer). A message acked
    * within the same tick (an early ack) is never recorded: its record would be deleted by the
    * next command. Either way the window is Kombu's, between its BRPOP and its HSET.
    *
@@ -127,8 +128,8 @@ export class Qos {
   /**
    * Acknowledges; acks of the same tick go to Redis in one script call. The batch closes at the
    * end of the tick (process.nextTick), not in the next turn of the event loop: the script call
-   * then joins ioredis' auto-pipeline of this tick (the fetch, the record of a BRPOP'd message),
-   * one socket write for all of them.
+   * then joins the other commands of this tick (the fetch, the record of a BRPOP'd message) in
+   * one socket write (the connection's WriteCoalescer).
    */
   ack(tag: string): Promise<void> {
     this.release(tag)
