@@ -3,8 +3,10 @@
  * workers answer, as Python Celery 5.2 workers answer (`celery/worker/control.py`), so that
  * replies from Python and TypeScript workers read the same.
  */
+
 import type { Message, NodeReply, PidboxMatcher, Queue } from '@q/kombu'
 import type { Celery } from '../app.js'
+import type { ActiveRequests } from '../worker/active-requests.js'
 import type { AsyncPool } from '../worker/pool.js'
 import type { Request } from '../worker/request.js'
 import type { RevokedSet } from '../worker/revoked.js'
@@ -139,8 +141,8 @@ export interface ControlledWorker {
   readonly prefetchCount: number
   readonly queues: readonly Queue[]
   readonly revoked: RevokedSet
-  /** Requests received and not finished, by id. */
-  readonly requests: ReadonlyMap<string, Request>
+  /** Requests received and not finished. */
+  readonly requests: ActiveRequests<Request>
   readonly pool: AsyncPool<Request>
   readonly strategy: {
     setRateLimit(taskName: string, rate: string | number | null): void

@@ -3,6 +3,7 @@
  * with acksLate), the STARTED state, running through the tracer, storing the outcome, retries,
  * callbacks, and Celery's log lines. The strategy decides whether it runs; this runs it.
  */
+
 import type { Message } from '@q/kombu'
 import type { Celery } from '../app.js'
 import type { StoreRequest } from '../backends/types.js'
@@ -14,6 +15,7 @@ import { errorRepr, serializeError } from '../result/exceptions.js'
 import { states } from '../states.js'
 import type { Task } from '../task.js'
 import type { TaskRequest } from '../task-types.js'
+import type { Listed } from './active-requests.js'
 import { sendCallbacks, sendErrbacks, sendRetry } from './follow-up.js'
 
 /**
@@ -66,10 +68,16 @@ function fmt(value: unknown): string {
 const DONE: Promise<void> = Promise.resolve()
 
 /** A task message accepted by a worker. */
-export class Request {
+export class Request implements Listed<Request> {
   private built: TaskRequest | undefined
   private terminator: Terminator | undefined
   timeStart: number | undefined
+  /** @internal the worker's ActiveRequests links */
+  listPrev: Request | undefined = undefined
+  /** @internal */
+  listNext: Request | undefined = undefined
+  /** @internal */
+  listed = false
 
   constructor(
     private readonly host: RequestHost,

@@ -4,8 +4,10 @@
  * REVOKED and discarded; future ETAs are deferred (through the transport's delayed delivery,
  * or held as Celery holds them); rate-limited tasks wait for a token; the rest go to the pool.
  */
+
 import type { Message } from '@q/kombu'
 import { InvalidTaskMessageError, readTaskMessage } from '../protocol/task-message.js'
+import type { ActiveRequests } from './active-requests.js'
 import { parseRate, TokenBucket } from './rate-limit.js'
 import { Request, type RequestHost } from './request.js'
 import type { RevokedSet } from './revoked.js'
@@ -14,7 +16,7 @@ import type { RevokedSet } from './revoked.js'
 export interface StrategyHost extends RequestHost {
   readonly revoked: RevokedSet
   /** Requests received and not yet finished, by id. */
-  readonly requests: Map<string, Request>
+  readonly requests: ActiveRequests<Request>
   submit(request: Request): void
   /** Defers a message until `eta`: republished with a delay, or held. */
   defer(request: Request, eta: Date): void

@@ -5,11 +5,13 @@
  * owns the lifecycle: start, warm shutdown (finish running tasks, give prefetched ones back),
  * cold shutdown.
  */
+
 import { hostname as osHostname } from 'node:os'
 import { Consumer, type Message, Producer, type Queue } from '@q/kombu'
 import type { Celery } from '../app.js'
 import { WorkerControl } from '../control/worker-control.js'
 import { ConfigurationError } from '../errors.js'
+import { ActiveRequests } from './active-requests.js'
 import { AsyncPool, type PoolResult } from './pool.js'
 import { type HotSettings, hotSettings, type Request } from './request.js'
 import { RevokedSet } from './revoked.js'
@@ -55,7 +57,7 @@ export class Worker implements AsyncDisposable {
   readonly queues: Queue[]
   readonly revoked: RevokedSet
   /** Requests received and not finished, by task id. */
-  readonly requests = new Map<string, Request>()
+  readonly requests = new ActiveRequests<Request>()
   readonly pool: AsyncPool<Request>
   readonly strategy: Strategy
   /** The settings read for every task, copied once from the (frozen) configuration. */
@@ -145,7 +147,7 @@ export class Worker implements AsyncDisposable {
   submit(request: Request): void {
     // A rate-limit timer may fire after a warm shutdown began: its message goes back unacked.
     if (this.stopping) return
-    this.requests.set(request.id, request)
+    this.requests.add(request)
     this.pool.submit(request.id, request)
   }
 
@@ -168,7 +170,7 @@ export class Worker implements AsyncDisposable {
       const name = request.received.task
       this.totals.set(name, (this.totals.get(name) ?? 0) + 1)
     }
-    this.requests.delete(request.id)
+    this.requests.remove(request)
   }
 
   /**
@@ -207,7 +209,7 @@ export class Worker implements AsyncDisposable {
   private hold(request: Request, wait: number): void {
     this.held++
     void this.consumer?.qos({ prefetchCount: this.prefetchCount ? this.prefetchCount + this.held : 0 })
-    this.requests.set(request.id, request)
+    this.requests.add(request)
     const timer = setTimeout(() => {
       this.timers.delete(timer)
       this.held--
@@ -221,7 +223,9 @@ export class Worker implements AsyncDisposable {
   revoke(ids: readonly string[], terminate = false): void {
     for (const id of ids) {
       this.revoked.add(id)
-      if (terminate) this.requests.get(id)?.terminate.terminate(new Error('terminated'))
+      if (terminate)
+        for (const r of this.requests.values())
+          if (r.id === id) r.terminate.terminate(new Error('terminated'))
     }
   }
 

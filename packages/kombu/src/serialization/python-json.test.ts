@@ -195,3 +195,31 @@ describe('pythonJson.decode / parsePythonJson', () => {
     },
   )
 })
+
+describe('pythonJson, a body of a few items', () => {
+  it('writes frozen items as JSON.stringify does, the same bytes every time', () => {
+    const embed = Object.freeze({ callbacks: null, errbacks: null, chain: null, chord: null })
+    const nested = Object.freeze({ list: [1] })
+    let n = 1
+    const getter = Object.freeze({
+      get n() {
+        return n
+      },
+    })
+    for (const body of [
+      [[1, 'a'], {}, embed],
+      [[], { k: 'v' }, embed, undefined],
+      [nested, getter],
+      [embed],
+      [],
+    ]) {
+      expect(pythonJson.encode(body).toString()).toBe(JSON.stringify(body))
+      expect(pythonJson.encode(body).toString()).toBe(JSON.stringify(body))
+    }
+    // A getter is read on every encode, never served from a cache; nor is a nested object.
+    n = 2
+    expect(pythonJson.encode([getter]).toString()).toBe('[{"n":2}]')
+    ;(nested.list as number[]).push(2)
+    expect(pythonJson.encode([nested]).toString()).toBe('[{"list":[1,2]}]')
+  })
+})

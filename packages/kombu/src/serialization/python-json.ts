@@ -65,6 +65,40 @@ function replacer(this: Record<string, unknown>, key: string, value: unknown): u
 
 const RAW_PATTERN = new RegExp(`"${RAW_MARK}([^"]*)"`, 'g')
 
+/** JSON of frozen objects of primitives (they cannot change: each is encoded once); null: not one. */
+const frozenJson = new WeakMap<object, string | null>()
+
+/** A frozen object's JSON when it holds only primitives, in data properties; else undefined. */
+function frozenText(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) return undefined
+  let text = frozenJson.get(value)
+  if (text === undefined) {
+    text = JSON.stringify(value)
+    // Only data properties holding primitives: a getter could answer differently next time.
+    for (const d of Object.values(Object.getOwnPropertyDescriptors(value)))
+      if (!('value' in d) || (typeof d.value === 'object' && d.value !== null)) text = null
+    frozenJson.set(value, text)
+  }
+  return text ?? undefined
+}
+
+/**
+ * JSON.stringify of a value that needs no replacer. A short array (Celery's body: args, kwargs
+ * and the embed, most often one shared frozen object) is written item by item, a frozen item
+ * from the cache: the same bytes.
+ */
+function plainJson(value: unknown): string | undefined {
+  if (!Array.isArray(value) || value.length > 4) return JSON.stringify(value)
+  let out = '['
+  for (let i = 0; i < value.length; i++) {
+    const v: unknown = value[i]
+    if (i > 0) out += ','
+    // In an array, undefined (and what JSON drops) is written null.
+    out += frozenText(v) ?? JSON.stringify(v) ?? 'null'
+  }
+  return `${out}]`
+}
+
 /** Encodes a value as Kombu's JSON would, returning the text. */
 function stringify(value: unknown): string {
   // JSON.stringify returns undefined for undefined, despite its typing.
@@ -73,7 +107,7 @@ function stringify(value: unknown): string {
   // JS costs far less than a C++-to-JS callback per value.
   const plain = isPlainJson(value, 0)
   try {
-    text = plain ? JSON.stringify(value) : JSON.stringify(value, replacer)
+    text = plain ? plainJson(value) : JSON.stringify(value, replacer)
   } catch (err) {
     if (err instanceof EncodeError) throw err
     throw new EncodeError(`Cannot encode the body as JSON: ${(err as Error).message}`, { cause: err })
