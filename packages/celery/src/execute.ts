@@ -217,26 +217,31 @@ export function runTask(task: Runnable, request: TaskRequest, env: RunEnvironmen
   })
 }
 
+/** What a plain run reads of its call, only if it fails or returns a promise (a worker's Request). */
+export interface PlainCall {
+  readonly request: TaskRequest
+  readonly terminate: Terminator
+}
+
 /**
  * Runs a plain task: not bound, no time limits (the caller checked). No context, no timers, no
  * promise when the function returns a plain value: the Outcome comes back synchronously. A
  * function that returns a promise can still be terminated (revoke with terminate) until it
- * settles; `terminator` is asked for only then. `request` is built only if the run fails (to
- * classify the error: autoretry needs it).
+ * settles; `call.terminate` is read only then. `call.request` is read only if the run fails (to
+ * classify the error: autoretry needs it); both are built on first read.
  */
 export function runPlain(
   task: Runnable,
   args: unknown[],
   kwargs: Record<string, unknown>,
-  request: () => TaskRequest,
-  terminator: () => Terminator,
+  call: PlainCall,
 ): Outcome | Promise<Outcome> {
   const started = performance.now()
   let r: unknown
   try {
     r = (task.fn as (...a: unknown[]) => unknown)(...argumentsOf(task, args, kwargs))
   } catch (err) {
-    return classify(task, request(), err, (performance.now() - started) / 1000)
+    return classify(task, call.request, err, (performance.now() - started) / 1000)
   }
   if (!r || typeof (r as PromiseLike<unknown>).then !== 'function') {
     return { state: states.SUCCESS, result: r, runtime: (performance.now() - started) / 1000 }
@@ -246,9 +251,9 @@ export function runPlain(
     const fail = (err: unknown) => {
       if (settled) return
       settled = true
-      resolve(classify(task, request(), err, (performance.now() - started) / 1000))
+      resolve(classify(task, call.request, err, (performance.now() - started) / 1000))
     }
-    terminator().onTerminate(fail)
+    call.terminate.onTerminate(fail)
     ;(r as PromiseLike<unknown>).then((result) => {
       if (settled) return
       settled = true

@@ -199,13 +199,7 @@ export class Request implements Listed<Request> {
     const { signals } = this.host.app
     if (signals.listenerCount('taskPrerun')) signals.send('taskPrerun', { request: this.request })
     const r = this.received
-    const outcome = runPlain(
-      this.task,
-      r.args,
-      r.kwargs,
-      () => this.request,
-      () => this.terminate,
-    )
+    const outcome = runPlain(this.task, r.args, r.kwargs, this)
     return isOutcome(outcome) ? this.conclude(outcome) : outcome.then((o) => this.conclude(o))
   }
 
