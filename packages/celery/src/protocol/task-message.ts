@@ -66,6 +66,9 @@ export interface TaskMessage {
   replyTo: string
 }
 
+/** The `timelimit` header of a call without limits, shared (frozen: it is never written to). */
+const NO_TIME_LIMITS: readonly [null, null] = Object.freeze([null, null] as [null, null])
+
 /** Builds a protocol v2 message, headers in Celery's order. */
 export function buildTaskMessage(f: TaskMessageFields): TaskMessage {
   let headers: Record<string, unknown> = {
@@ -78,7 +81,10 @@ export function buildTaskMessage(f: TaskMessageFields): TaskMessage {
     group: f.group ?? null,
     group_index: f.groupIndex ?? null,
     retries: f.retries ?? 0,
-    timelimit: [f.timeLimit ?? null, f.softTimeLimit ?? null],
+    timelimit:
+      f.timeLimit == null && f.softTimeLimit == null
+        ? NO_TIME_LIMITS
+        : [f.timeLimit ?? null, f.softTimeLimit ?? null],
     root_id: f.rootId || f.id,
     parent_id: f.parentId ?? null,
     argsrepr: f.argsrepr ?? saferepr(f.args, 1024, true),

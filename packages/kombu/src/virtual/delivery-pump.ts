@@ -23,6 +23,10 @@ export interface PumpHost<C extends PumpConsumer> {
   isOpen(): boolean
 }
 
+/** The two options of a `get`, shared: one is asked for per message. */
+const NO_ACK = Object.freeze({ noAck: true })
+const ACK = Object.freeze({ noAck: false })
+
 /** Deliveries per turn before yielding to the event loop, so handlers and I/O get their share. */
 const YIELD_EVERY = 256
 
@@ -123,7 +127,7 @@ export class DeliveryPump<C extends PumpConsumer = PumpConsumer> {
       progress = false
       for (let n = 0; n < queues.length && delivered < room; n++) {
         const queue = queues[(this.queueCursor + n) % queues.length]!
-        const r = this.prim.get(queue, { noAck: noAck.has(queue) })
+        const r = this.prim.get(queue, noAck.has(queue) ? NO_ACK : ACK)
         const d = isThenable(r) ? await r : r
         if (!d) continue
         this.host.deliver(d)
