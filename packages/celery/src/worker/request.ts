@@ -257,7 +257,10 @@ export class Request implements Listed<Request> {
   }
 
   private postrun(outcome: Outcome): void {
-    this.host.app.signals.sendLazy('taskPostrun', () => ({
+    // Checked first: no closure per task when nobody listens (the plain path's common case).
+    const { signals } = this.host.app
+    if (signals.listenerCount('taskPostrun') === 0) return
+    signals.sendLazy('taskPostrun', () => ({
       request: this.request,
       state: outcome.state,
       result: 'result' in outcome ? outcome.result : undefined,
@@ -273,7 +276,9 @@ export class Request implements Listed<Request> {
         { state: 'SUCCESS', runtime },
       )
     }
-    this.host.app.signals.sendLazy('taskSuccess', () => ({ request: this.request, result, runtime }))
+    const { signals } = this.host.app
+    if (signals.listenerCount('taskSuccess') > 0)
+      signals.sendLazy('taskSuccess', () => ({ request: this.request, result, runtime }))
   }
 
   private async finish(outcome: Outcome): Promise<void> {
