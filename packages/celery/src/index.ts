@@ -63,6 +63,7 @@ export type {
   TaskOptions,
   TaskRequest,
 } from './task-types.js'
+export type { ActiveRequests, Listed } from './worker/active-requests.js'
 export type { WorkerOptions } from './worker/worker.js'
 export { expandNodeName, Worker } from './worker/worker.js'
 export type { LogFormat, LogLevel } from './worker/worker-log.js'
