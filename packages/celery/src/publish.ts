@@ -212,25 +212,24 @@ function send(app: Celery, task: PreparedTask): Promise<string> {
 
 /** beforeTaskPublish, its payload built only when someone listens. */
 export function beforePublish(app: Celery, task: PreparedTask): void {
-  // Checked here too, so that no closure is made per message when nobody listens.
   if (app.signals.listenerCount('beforeTaskPublish') === 0) return
-  app.signals.sendLazy('beforeTaskPublish', () => ({
+  app.signals.send('beforeTaskPublish', {
     name: task.name,
     id: task.id,
     headers: task.msg.headers,
     body: task.msg.body,
     exchange: task.route.exchange,
     routingKey: task.route.routingKey,
-  }))
+  })
 }
 
 /** afterTaskPublish, its payload built only when someone listens. */
 export function afterPublish(app: Celery, task: PreparedTask): void {
   if (app.signals.listenerCount('afterTaskPublish') === 0) return
-  app.signals.sendLazy('afterTaskPublish', () => ({
+  app.signals.send('afterTaskPublish', {
     name: task.name,
     id: task.id,
     exchange: task.route.exchange,
     routingKey: task.route.routingKey,
-  }))
+  })
 }

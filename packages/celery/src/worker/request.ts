@@ -257,14 +257,14 @@ export class Request implements Listed<Request> {
   }
 
   private postrun(outcome: Outcome): void {
-    // Checked first: no closure per task when nobody listens (the plain path's common case).
+    // Nothing is built per task when nobody listens (the plain path's common case).
     const { signals } = this.host.app
     if (signals.listenerCount('taskPostrun') === 0) return
-    signals.sendLazy('taskPostrun', () => ({
+    signals.send('taskPostrun', {
       request: this.request,
       state: outcome.state,
       result: 'result' in outcome ? outcome.result : undefined,
-    }))
+    })
   }
 
   /** Logs a success and sends taskSuccess (both only when someone reads them). */
@@ -278,7 +278,7 @@ export class Request implements Listed<Request> {
     }
     const { signals } = this.host.app
     if (signals.listenerCount('taskSuccess') > 0)
-      signals.sendLazy('taskSuccess', () => ({ request: this.request, result, runtime }))
+      signals.send('taskSuccess', { request: this.request, result, runtime })
   }
 
   private async finish(outcome: Outcome): Promise<void> {
