@@ -12,6 +12,7 @@
 import type { MessageProperties, OutgoingMessage } from '@q/kombu'
 import { parsePythonJson, uuid } from '@q/kombu/internal'
 import { pyDumps, pyString, RawJson } from './py-json.js'
+import { RecurringObjectWriter } from './recurring-object.js'
 
 /** Our camelCase property names and Kombu's (AMQP's) snake_case ones. */
 const SNAKE: Readonly<Record<string, string>> = Object.freeze({
@@ -28,6 +29,9 @@ const SNAKE: Readonly<Record<string, string>> = Object.freeze({
 const CAMEL: Readonly<Record<string, string>> = Object.freeze(
   Object.fromEntries(Object.entries(SNAKE).map(([camel, snake]) => [snake, camel])),
 )
+
+/** The headers of the envelopes written here: a task's differ from the last one's in a few values. */
+const headersWriter = new RecurringObjectWriter()
 
 /** Properties Kombu writes after the others, in this order (see `Producer.publish`, `prepare_message`). */
 const TAIL = new Set(['deliveryMode', 'expiration', 'priority'])
@@ -66,14 +70,52 @@ export function encodeEnvelope(message: OutgoingMessage, route: Route, deliveryT
     return encodeGeneral(message, route, deliveryTag)
   if (props.deliveryMode !== undefined) head += `"delivery_mode": ${pyDumps(props.deliveryMode)}, `
   if (props.expiration !== undefined) head += `"expiration": ${pyDumps(props.expiration)}, `
-  // base64 is plain ASCII: written as it is, never scanned for escapes.
-  return (
-    `{"body": "${message.body.toString('base64')}", "content-encoding": ${pyString(message.contentEncoding)}` +
-    `, "content-type": ${pyString(message.contentType)}, "headers": ${pyDumps(message.headers)}` +
-    `, "properties": {${head}"delivery_info": {"exchange": ${pyString(route.exchange)}` +
-    `, "routing_key": ${pyString(route.routingKey)}}, "priority": ${pyDumps(props.priority ?? 0)}` +
-    `, "body_encoding": "base64", "delivery_tag": ${pyString(deliveryTag)}}}`
+  // Joined, not concatenated: one flat string, where a rope of some forty pieces would be
+  // flattened again by every write of it (see RecurringObjectWriter). base64 is plain ASCII:
+  // written as it is, never scanned for escapes.
+  const parts = [
+    '{"body": "',
+    message.body.toString('base64'),
+    middle(message.contentEncoding, message.contentType),
+  ]
+  headersWriter.writeParts(message.headers, parts)
+  parts.push(`}, "properties": {${head}`, tail(route, props.priority ?? 0), pyString(deliveryTag), '}}')
+  return parts.join('')
+}
+
+/**
+ * `s` as one flat string: a rope kept and joined again would be walked piece by piece each time,
+ * and V8 leaves a concatenation (or a join of two pieces) a rope. Copied through bytes, which for
+ * the ASCII text of an envelope is the same text; only on a cache miss.
+ */
+const flat = (s: string): string => Buffer.from(s, 'utf8').toString('utf8')
+
+/** The text between the body and the headers' entries, for the last encoding and type written. */
+let lastMiddle = { encoding: '', type: '', text: '' }
+
+function middle(encoding: string, type: string): string {
+  const last = lastMiddle
+  if (last.encoding === encoding && last.type === type) return last.text
+  const text = flat(
+    `", "content-encoding": ${pyString(encoding)}, "content-type": ${pyString(type)}, "headers": {`,
   )
+  lastMiddle = { encoding, type, text }
+  return text
+}
+
+/** The properties' constant end, up to the delivery tag's value, for the last route written. */
+let lastTail = { exchange: '', routingKey: '', priority: undefined as unknown, text: '' }
+
+function tail(route: Route, priority: unknown): string {
+  const last = lastTail
+  if (last.exchange === route.exchange && last.routingKey === route.routingKey && last.priority === priority)
+    return last.text
+  const text = flat(
+    `"delivery_info": {"exchange": ${pyString(route.exchange)}, "routing_key": ${pyString(route.routingKey)}}` +
+      `, "priority": ${pyDumps(priority)}, "body_encoding": "base64", "delivery_tag": `,
+  )
+  lastTail = { exchange: route.exchange, routingKey: route.routingKey, priority, text }
+  return text
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { packLpush } from './packed-lpush.js'
+import { LpushPacker, packLpush } from './packed-lpush.js'
 
 /** The RESP array ioredis writes for LPUSH with string arguments. */
 const resp = (args: string[]) =>
@@ -22,5 +22,36 @@ describe('packLpush', () => {
     for (let i = 0; i < 50; i++) raw += `"k${i}": ${i}, `
     raw += '"end": null}'
     expect(packLpush('q', [raw]).toString('latin1')).toBe(resp(['LPUSH', 'q', raw]))
+  })
+
+  it('grows past what it expected, and writes a command of no envelopes', () => {
+    const packer = new LpushPacker('q', 1)
+    const raws = ['{"a": 1}', `{"b": "${'y'.repeat(5000)}"}`, '{"c": 3}']
+    for (const raw of raws) packer.add(raw)
+    expect(packer.size).toBe(3)
+    expect(packer.finish().toString('latin1')).toBe(resp(['LPUSH', 'q', ...raws]))
+    expect(new LpushPacker('q', 10).finish().toString('latin1')).toBe(resp(['LPUSH', 'q']))
+  })
+})
+
+describe('LpushPacker buffers', () => {
+  it('reuses a released buffer for the next batch only, never one still unsent', () => {
+    const big = `{"x": "${'z'.repeat(2000)}"}`
+    const first = new LpushPacker('q', 100)
+    for (let i = 0; i < 100; i++) first.add(big)
+    const firstBytes = first.finish()
+    // Not released: a second batch must not write into the first one's bytes.
+    const second = new LpushPacker('q', 100)
+    for (let i = 0; i < 100; i++) second.add('{"y": 2}')
+    const secondBytes = second.finish()
+    expect(firstBytes.toString('latin1')).toBe(resp(['LPUSH', 'q', ...Array(100).fill(big)]))
+    expect(secondBytes.buffer).not.toBe(firstBytes.buffer)
+    first.release()
+    const third = new LpushPacker('q', 10)
+    for (let i = 0; i < 10; i++) third.add('{"w": 3}')
+    const thirdBytes = third.finish()
+    expect(thirdBytes.buffer).toBe(firstBytes.buffer)
+    expect(thirdBytes.toString('latin1')).toBe(resp(['LPUSH', 'q', ...Array(10).fill('{"w": 3}')]))
+    expect(secondBytes.toString('latin1')).toBe(resp(['LPUSH', 'q', ...Array(100).fill('{"y": 2}')]))
   })
 })

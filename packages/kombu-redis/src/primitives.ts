@@ -7,7 +7,7 @@ import type { OutgoingMessage, Queue } from '@q/kombu'
 import type { GetOptions, PutOptions, VirtualDelivery, VirtualPrimitives } from '@q/kombu/internal'
 import { handleOf, redeliveredPayload } from './deliveries.js'
 import { encodeEnvelope } from './envelope.js'
-import { lpushEnvelopes } from './packed-lpush.js'
+import { LpushPacker, lpushEnvelopes, sendLpush } from './packed-lpush.js'
 import { Fetcher, type FetchOptions } from './poller.js'
 import type { Shared } from './shared.js'
 
@@ -60,26 +60,27 @@ export class RedisPrimitives implements VirtualPrimitives {
    */
   private pushMany(queue: string, messages: readonly OutgoingMessage[], put: PutOptions): Promise<void> {
     const { keys } = this.shared
-    const buckets = new Map<number, string[]>()
+    // Envelopes go into their bucket's command bytes as they are written (see LpushPacker).
+    const open = new Map<number, LpushPacker>()
+    const full: LpushPacker[] = []
     for (const m of messages) {
       const step = keys.step(m.properties.priority)
-      let raws = buckets.get(step)
-      if (!raws) {
-        raws = []
-        buckets.set(step, raws)
+      let packer = open.get(step)
+      if (!packer) {
+        packer = new LpushPacker(keys.bucket(queue, step), Math.min(messages.length, LPUSH_CHUNK))
+        open.set(step, packer)
       }
-      raws.push(encodeEnvelope(m, put))
+      packer.add(encodeEnvelope(m, put))
+      if (packer.size === LPUSH_CHUNK) {
+        full.push(packer)
+        open.delete(step)
+      }
     }
+    for (const packer of open.values()) full.push(packer)
+    // Sent once all are encoded: a message that cannot be fails the batch before any is sent.
     const client = this.shared.client()
-    const writes: Array<Promise<unknown>> = []
-    for (const [step, raws] of buckets) {
-      const key = keys.bucket(queue, step)
-      if (raws.length <= LPUSH_CHUNK) writes.push(lpushEnvelopes(client, key, raws))
-      else
-        for (let i = 0; i < raws.length; i += LPUSH_CHUNK)
-          writes.push(lpushEnvelopes(client, key, raws.slice(i, i + LPUSH_CHUNK)))
-    }
-    return writes.length === 1 ? writes[0]!.then(noop) : Promise.all(writes).then(noop)
+    if (full.length === 1) return sendLpush(client, full[0]!).then(noop)
+    return Promise.all(full.map((p) => sendLpush(client, p))).then(noop)
   }
 
   async get(queue: string, options: GetOptions): Promise<VirtualDelivery | null> {
