@@ -110,6 +110,10 @@ export class RedisConnection implements TransportConnection, Shared {
     return this.command
   }
 
+  flush(): void {
+    this.writes.flush()
+  }
+
   async duplicate(): Promise<Redis> {
     const client = this.watch(this.command.duplicate())
     this.extra.add(client)

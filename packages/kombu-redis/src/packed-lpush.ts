@@ -66,6 +66,11 @@ export class LpushPacker {
     return this.count
   }
 
+  /** Bytes of the envelopes added, with their framing. */
+  get bytes(): number {
+    return this.at - this.head
+  }
+
   /** Appends one envelope. */
   add(raw: string): void {
     const n = raw.length
@@ -96,40 +101,56 @@ export class LpushPacker {
     return buf.subarray(start, this.at)
   }
 
-  /** A buffer with room for `need` more bytes: sized for every expected envelope at first. */
+  /**
+   * A buffer with room for `need` more bytes: at first, for every expected envelope up to a
+   * little over {@link LPUSH_BYTES} (where a batch cuts its commands).
+   */
   private grow(need: number): Buffer {
     const old = this.buf
     const left = Math.max(1, this.expected - this.count)
-    const size = old === undefined ? this.head + left * (need + 8) : Math.max(old.length * 2, this.at + need)
+    const size =
+      old === undefined
+        ? this.head + Math.min(left * (need + 8), LPUSH_BYTES + 2 * need)
+        : Math.max(old.length * 2, this.at + need)
     const buf = takeSpare(size) ?? Buffer.allocUnsafe(size)
     if (old !== undefined) old.copy(buf, 0, 0, this.at)
     this.buf = buf
     return buf
   }
 
-  /** Hands the buffer back for the next batch, once its bytes were sent and answered. */
+  /** Hands the buffer back for a later command, once its bytes were sent and answered. */
   release(): void {
     const buf = this.buf
     this.buf = undefined
-    if (buf !== undefined && buf.length <= SPARE_MAX && (spare === undefined || spare.length < buf.length))
-      spare = buf
+    if (buf !== undefined && buf.length <= SPARE_MAX && spares.length < SPARES) spares.push(buf)
   }
 }
 
 /**
- * One batch's buffer kept for the next: a megabyte allocated per batch is fresh memory from the
- * kernel each time, and the page faults of its first write cost a quarter of a microsecond per
- * envelope. Kept only once the LPUSH was answered (its bytes have left the process), and only
- * up to {@link SPARE_MAX}.
+ * Bytes of envelopes after which a batch sends the command it has and starts another: Redis
+ * stores the first while the next are encoded, rather than waiting for the whole batch.
  */
-let spare: Buffer | undefined
-const SPARE_MAX = 4 * 1024 * 1024
+export const LPUSH_BYTES = 128 * 1024
+
+/**
+ * Buffers of commands answered, kept for the next ones: one allocated per command is fresh
+ * memory from the kernel each time, and the page faults of its first write cost a quarter of a
+ * microsecond per envelope. Kept only once the LPUSH was answered (its bytes have left the
+ * process); a few, each of at most {@link SPARE_MAX} bytes.
+ */
+const spares: Buffer[] = []
+const SPARES = 16
+const SPARE_MAX = 1024 * 1024
 
 function takeSpare(size: number): Buffer | undefined {
-  const buf = spare
-  if (buf === undefined || buf.length < size) return undefined
-  spare = undefined
-  return buf
+  for (let i = spares.length - 1; i >= 0; i--) {
+    const buf = spares[i]!
+    if (buf.length < size) continue
+    spares[i] = spares[spares.length - 1]!
+    spares.pop()
+    return buf
+  }
+  return undefined
 }
 
 /** The bytes of `LPUSH key raws...`. */

@@ -7,7 +7,7 @@ import type { OutgoingMessage, Queue } from '@q/kombu'
 import type { GetOptions, PutOptions, VirtualDelivery, VirtualPrimitives } from '@q/kombu/internal'
 import { handleOf, redeliveredPayload } from './deliveries.js'
 import { encodeEnvelope } from './envelope.js'
-import { LpushPacker, lpushEnvelopes, sendLpush } from './packed-lpush.js'
+import { LPUSH_BYTES, LpushPacker, lpushEnvelopes, sendLpush } from './packed-lpush.js'
 import { Fetcher, type FetchOptions } from './poller.js'
 import type { Shared } from './shared.js'
 
@@ -41,8 +41,8 @@ export class RedisPrimitives implements VirtualPrimitives {
   /**
    * A batch: one LPUSH per priority bucket carrying all of that bucket's envelopes, in order
    * (LPUSH k a b c leaves `a` next to be popped, as three LPUSHes would). Long batches are cut
-   * into commands of {@link LPUSH_CHUNK} items, which ioredis pipelines. Delayed batches go
-   * through `put`, each message to the delayed set.
+   * into commands of at most {@link LPUSH_CHUNK} items and {@link LPUSH_BYTES} bytes, each sent
+   * when it is full. Delayed batches go through `put`, each message to the delayed set.
    */
   putMany(queue: string, messages: readonly OutgoingMessage[], put: PutOptions): Promise<void> {
     if (put.delay && put.delay > 0)
@@ -60,9 +60,11 @@ export class RedisPrimitives implements VirtualPrimitives {
    */
   private pushMany(queue: string, messages: readonly OutgoingMessage[], put: PutOptions): Promise<void> {
     const { keys } = this.shared
-    // Envelopes go into their bucket's command bytes as they are written (see LpushPacker).
+    const client = this.shared.client()
+    // Envelopes go into their bucket's command bytes as they are written (see LpushPacker), and
+    // a command leaves as soon as it is full: Redis stores it while the next one is encoded.
     const open = new Map<number, LpushPacker>()
-    const full: LpushPacker[] = []
+    const sent: Array<Promise<unknown>> = []
     for (const m of messages) {
       const step = keys.step(m.properties.priority)
       let packer = open.get(step)
@@ -71,16 +73,14 @@ export class RedisPrimitives implements VirtualPrimitives {
         open.set(step, packer)
       }
       packer.add(encodeEnvelope(m, put))
-      if (packer.size === LPUSH_CHUNK) {
-        full.push(packer)
+      if (packer.size === LPUSH_CHUNK || packer.bytes >= LPUSH_BYTES) {
+        sent.push(sendLpush(client, packer))
+        this.shared.flush()
         open.delete(step)
       }
     }
-    for (const packer of open.values()) full.push(packer)
-    // Sent once all are encoded: a message that cannot be fails the batch before any is sent.
-    const client = this.shared.client()
-    if (full.length === 1) return sendLpush(client, full[0]!).then(noop)
-    return Promise.all(full.map((p) => sendLpush(client, p))).then(noop)
+    for (const packer of open.values()) sent.push(sendLpush(client, packer))
+    return sent.length === 1 ? sent[0]!.then(noop) : Promise.all(sent).then(noop)
   }
 
   async get(queue: string, options: GetOptions): Promise<VirtualDelivery | null> {

@@ -18,6 +18,16 @@ afterAll(async () => {
   await deletePrefix(DB, prefix)
 })
 
+/** A producer connected, and an empty queue `label` to publish to (routing options included). */
+async function emptyQueue(conn: ReturnType<typeof connect>, label: string) {
+  const queue = new Queue(name(label))
+  const producer = new Producer(conn)
+  const options = { routingKey: queue.name, declare: [queue] }
+  await producer.publish('warm-up', options) // connect and declare first
+  await redis.del(prefix + queue.name)
+  return { queue, producer, options }
+}
+
 /** An envelope without its random delivery tag, to compare two of them. */
 const untagged = (raw: string) => raw.replace(/"delivery_tag": "[^"]+"/, '"delivery_tag": "-"')
 
@@ -75,11 +85,7 @@ describe('putMany', () => {
 
   it('keeps the order of publishes made in the same tick, batched or not', async () => {
     await using conn = connect(DB, { globalKeyprefix: prefix })
-    const queue = new Queue(name('order \u00e9'))
-    const producer = new Producer(conn)
-    const options = { routingKey: queue.name, declare: [queue] }
-    await producer.publish('warm-up', options)
-    await redis.del(prefix + queue.name)
+    const { queue, producer, options } = await emptyQueue(conn, 'order \u00e9')
     // The single publish waits in ioredis' automatic pipeline when the batch is written; the
     // batch must not overtake it. Then a batch on an idle client (written as one packed command),
     // and one of more than a command's worth of envelopes.
@@ -91,5 +97,26 @@ describe('putMany', () => {
       .reverse()
       .map((raw) => JSON.parse(Buffer.from(JSON.parse(raw).body, 'base64').toString()))
     expect(got).toEqual(bodies(0, 2507))
+  })
+
+  it('cuts a batch of large messages into commands sent as they fill, in order per bucket', async () => {
+    await using conn = connect(DB, { globalKeyprefix: prefix })
+    const { queue, producer, options } = await emptyQueue(conn, 'large')
+    // ~2 KB bodies, 400 of them: several commands' worth, in two priority buckets, and a single
+    // publish issued in the same tick behind the batch.
+    const pad = 'p'.repeat(2000)
+    const bodies = Array.from({ length: 400 }, (_, i) => ({ i, pad }))
+    const each = bodies.map((_, i) => ({ priority: i % 3 === 0 ? 6 : 0 }))
+    await Promise.all([
+      producer.publishMany(bodies, { ...options, each }),
+      producer.publish({ i: 400, pad }, options),
+    ])
+    const read = async (key: string) =>
+      (await redis.lrange(key, 0, -1))
+        .reverse()
+        .map((raw) => (JSON.parse(Buffer.from(JSON.parse(raw).body, 'base64').toString()) as { i: number }).i)
+    const all = Array.from({ length: 400 }, (_, i) => i)
+    expect(await read(`${prefix}${queue.name}\x06\x166`)).toEqual(all.filter((i) => i % 3 === 0))
+    expect(await read(prefix + queue.name)).toEqual([...all.filter((i) => i % 3 !== 0), 400])
   })
 })

@@ -38,6 +38,8 @@ export interface Shared {
   readonly canUnblock: boolean
   /** The command client. */
   client(): Redis
+  /** Sends the command client's writes held so far this tick (see WriteCoalescer.flush). */
+  flush(): void
   /** A new connection with the same options (blocking BRPOP). */
   duplicate(): Promise<Redis>
   /** True once the connection is lost or closed. */

@@ -59,4 +59,16 @@ describe('WriteCoalescer', () => {
     await new Promise((done) => setImmediate(done))
     expect(r.log).toEqual(['cork', 'held a', 'uncork', 'cork', 'held b', 'uncork'])
   })
+
+  it('flushes what a long burst holds so far and goes on holding the rest', async () => {
+    const r = recorder()
+    const w = new WriteCoalescer()
+    w.flush() // nothing held: nothing to do
+    w.hold(r.stream)
+    r.write('a')
+    w.flush()
+    r.write('b')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(r.log).toEqual(['cork', 'held a', 'uncork', 'cork', 'held b', 'uncork'])
+  })
 })

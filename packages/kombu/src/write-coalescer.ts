@@ -42,4 +42,16 @@ export class WriteCoalescer {
     this.corked = stream
     process.nextTick(this.afterTicks)
   }
+
+  /**
+   * Sends what the held stream buffered so far and goes on holding it: for a long burst (a
+   * batch of thousands of messages) whose first commands the peer can work on while the rest
+   * are being encoded.
+   */
+  flush(): void {
+    const stream = this.corked
+    if (!stream) return
+    stream.uncork()
+    stream.cork()
+  }
 }
