@@ -51,7 +51,9 @@ export class RecurringObjectWriter {
    * caller to join into one flat string with the rest of what it writes).
    */
   writeParts(obj: Record<string, unknown>, parts: string[]): void {
+    // Keys and values as two arrays: a keyed load per name was a third of this function's time.
     const names = Object.keys(obj)
+    const values = Object.values(obj)
     if (names.length > MAX_KEYS) {
       parts.push(pyDumps(obj).slice(1, -1))
       return
@@ -61,7 +63,7 @@ export class RecurringObjectWriter {
     let runChanged = 0
     for (let n = 0; n < names.length; n++) {
       const k = names[n]!
-      const v = obj[k]
+      const v = values[n]
       if (v === undefined) continue
       if (i < this.keys.length && this.keys[i] === k && this.values[i] === v && isStable(v)) {
         if (runStart < 0) {
