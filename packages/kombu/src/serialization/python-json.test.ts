@@ -223,3 +223,38 @@ describe('pythonJson, a body of a few items', () => {
     expect(pythonJson.encode([nested]).toString()).toBe('[{"list":[1,2]}]')
   })
 })
+
+describe('pythonJson, arguments written without JSON.stringify', () => {
+  it('writes strings, numbers and the rest of an argument list as JSON.stringify does', () => {
+    const strings = [
+      '',
+      'plain',
+      'x'.repeat(300),
+      'quote " and \\',
+      'tab\there',
+      '\u0000\u001f\u007f',
+      'é €',
+      '\u2028\u2029',
+      '\ud83d\ude00',
+      'lone \ud800',
+      'lone \udfff end',
+    ]
+    const numbers = [0, -0, 1.5, -2e-7, 1e21, Number.MAX_SAFE_INTEGER, 5e-324]
+    const others = [true, false, null, undefined, [1, ['a']], { k: 'v', u: undefined }]
+    const items = [...strings, ...numbers, ...others]
+    let seed = 3
+    const pick = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff
+      return items[seed % items.length]
+    }
+    for (let round = 0; round < 500; round++) {
+      const args = Array.from({ length: round % 6 }, pick)
+      const body = [args, {}, null]
+      expect(pythonJson.encode(body).toString()).toBe(JSON.stringify(body))
+    }
+    const sparse = new Array(3) // holes are written null
+    sparse[0] = 1
+    expect(pythonJson.encode([sparse]).toString()).toBe(JSON.stringify([sparse]))
+    for (const item of items) expect(pythonJson.encode([item]).toString()).toBe(JSON.stringify([item]))
+  })
+})

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import { DecodeError, EncodeError } from '../errors.js'
-import { isPlainJson } from './plain-json.js'
+import { isPlainJson, plainValueJson } from './plain-json.js'
 import { toPythonIsoString } from './python-datetime.js'
 import { parsePythonJson, RAW_MARK } from './python-json-parse.js'
 import type { Serializer } from './types.js'
@@ -94,7 +94,7 @@ function plainJson(value: unknown): string | undefined {
     const v: unknown = value[i]
     if (i > 0) out += ','
     // In an array, undefined (and what JSON drops) is written null.
-    out += frozenText(v) ?? JSON.stringify(v) ?? 'null'
+    out += frozenText(v) ?? plainValueJson(v) ?? 'null'
   }
   return `${out}]`
 }
