@@ -46,7 +46,7 @@ export interface Route {
  * Writes the envelope of `message` as Kombu does. A new uuid4 `delivery_tag` is made unless one
  * is given (tests pass one to compare with golden samples).
  */
-export function encodeEnvelope(message: OutgoingMessage, route: Route, deliveryTag = uuid()): string {
+export function encodeEnvelope(message: OutgoingMessage, route: Route, deliveryTag?: string): string {
   const props = message.properties
   // The template below writes the keys in Kombu's order; it is exact only for our known property
   // names (no two of them give the same snake_case name). Anything else takes the general path.
@@ -57,7 +57,7 @@ export function encodeEnvelope(message: OutgoingMessage, route: Route, deliveryT
     const key = HEAD_KEYS.get(k)
     if (key === undefined) {
       if (TAIL.has(k)) continue
-      return encodeGeneral(message, route, deliveryTag)
+      return encodeGeneral(message, route, deliveryTag ?? uuid())
     }
     const v = props[k as keyof MessageProperties]
     if (v !== undefined) head += `${key}${pyDumps(v)}, `
@@ -67,7 +67,7 @@ export function encodeEnvelope(message: OutgoingMessage, route: Route, deliveryT
     typeof message.contentType !== 'string' ||
     !message.headers
   )
-    return encodeGeneral(message, route, deliveryTag)
+    return encodeGeneral(message, route, deliveryTag ?? uuid())
   if (props.deliveryMode !== undefined) head += `"delivery_mode": ${pyDumps(props.deliveryMode)}, `
   if (props.expiration !== undefined) head += `"expiration": ${pyDumps(props.expiration)}, `
   // Joined, not concatenated: one flat string, where a rope of some forty pieces would be
@@ -79,7 +79,9 @@ export function encodeEnvelope(message: OutgoingMessage, route: Route, deliveryT
     middle(message.contentEncoding, message.contentType),
   ]
   headersWriter.writeParts(message.headers, parts)
-  parts.push(`}, "properties": {${head}`, tail(route, props.priority ?? 0), pyString(deliveryTag), '}}')
+  // A tag of ours is a uuid4: nothing in it to escape.
+  const tag = deliveryTag === undefined ? `"${uuid()}"` : pyString(deliveryTag)
+  parts.push(`}, "properties": {${head}`, tail(route, props.priority ?? 0), tag, '}}')
   return parts.join('')
 }
 

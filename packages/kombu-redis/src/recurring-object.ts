@@ -37,6 +37,7 @@ export class RecurringObjectWriter {
   /** Runs by their first entry. */
   private readonly runs: Array<Run | undefined> = []
   private changes = 0
+  private readonly keyTexts = new Map<string, string>()
 
   /** `pyDumps(obj)` for a plain object. */
   write(obj: Record<string, unknown>): string {
@@ -76,7 +77,7 @@ export class RecurringObjectWriter {
           parts.push(this.run(runStart, i, runChanged))
           runStart = -1
         }
-        const text = `${i === 0 ? '' : ', '}${pyDumps(k)}: ${pyDumps(v)}`
+        const text = `${i === 0 ? '' : ', '}${this.keyText(k)}${pyDumps(v)}`
         this.keys[i] = k
         this.values[i] = v
         this.texts[i] = text
@@ -87,6 +88,16 @@ export class RecurringObjectWriter {
     }
     if (runStart >= 0) parts.push(this.run(runStart, i, runChanged))
     if (i < this.keys.length) this.forget(i)
+  }
+
+  /** `"key": ` for a key (the same few names come back with every object). */
+  private keyText(k: string): string {
+    let text = this.keyTexts.get(k)
+    if (text === undefined) {
+      text = `${pyDumps(k)}: `
+      if (this.keyTexts.size < MAX_KEYS * 4) this.keyTexts.set(k, text)
+    }
+    return text
   }
 
   /** The text of entries `[start, end)`, none of them changed since `changed`. */
