@@ -17,6 +17,8 @@ export interface ChildControl {
   startup(ms: number): void
   /** A progress sample (long runs). */
   progress(count: number, ms: number): void
+  /** Figures measured in the child (a group that runs whole in a process of its own). */
+  result(values: Record<string, number>): void
   /** Registers cleanup for `stop` (and for a crash). */
   onStop(fn: () => Promise<void> | void): void
 }
@@ -29,6 +31,7 @@ const ROLES: Record<string, () => Promise<Role>> = {
   'bullmq-worker': async () => (await import('./peers/bullmq.js')).bullmqWorkerRole,
   'raw-redis-consume': async () => (await import('./peers/raw-redis.js')).rawRedisConsumeRole,
   'raw-amqp-consume': async () => (await import('./peers/raw-amqp.js')).rawAmqpConsumeRole,
+  'q-memory': async () => (await import('./q/memory.js')).qMemoryRole,
 }
 
 function send(message: Record<string, unknown>): void {
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
       const m = process.memoryUsage()
       send({ type: 'progress', count, ms, rss: m.rss, heapUsed: m.heapUsed })
     },
+    result: (values) => send({ type: 'result', values }),
     onStop: (fn) => void cleanups.push(fn),
   }
   try {

@@ -13,6 +13,7 @@ export type ChildMessage =
   | { type: 'ready'; rss: number }
   | { type: 'progress'; count: number; rss: number; heapUsed: number; ms: number }
   | { type: 'done'; ms: number; count: number; rss: number; startupMs?: number }
+  | { type: 'result'; values: Record<string, number> }
   | { type: 'error'; message: string }
 
 const live = new Set<ChildProcess>()

@@ -4,11 +4,11 @@
  * of its own, removed afterwards.
  */
 import { AmqpAdmin, type RedisAdmin } from './brokers.js'
-import { runChild } from './child.js'
+import { NodeChild, runChild } from './child.js'
 import type { BenchConfig } from './config.js'
 import { amqpBroker, type QBroker, redisBroker } from './q/broker.js'
 import { qDrain, qEndToEnd } from './q/drain.js'
-import { kombuMemory, memoryDrain, memoryEndToEnd, memoryPublish } from './q/memory.js'
+import type { QMemoryParams } from './q/memory.js'
 import { qPublishBatched, qPublishSingle } from './q/publish.js'
 import type { Results } from './results.js'
 import { mb, percentile, rate } from './stats.js'
@@ -39,6 +39,11 @@ const drainTimeout = (n: number) => 60_000 + n * 5
 async function reps(ctx: Context, once: (rep: number) => Promise<Record<string, number>>, note?: string) {
   const runs: Array<Record<string, number>> = []
   for (let rep = 0; rep < ctx.config.reps; rep++) runs.push(await once(rep))
+  record(ctx, runs, note)
+}
+
+/** Records each key of `runs` (one record per repetition) with its unit, and logs its median. */
+function record(ctx: Context, runs: ReadonlyArray<Record<string, number>>, note?: string): void {
   for (const key of Object.keys(runs[0] ?? {})) {
     const unit =
       key.endsWith('.rss.start') || key.endsWith('.rss.end')
@@ -61,22 +66,26 @@ const fmt = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('e
 // ---------------------------------------------------------------- memory
 
 export async function qMemoryGroup(ctx: Context): Promise<void> {
-  const { n } = ctx.config
-  await reps(ctx, async () => {
-    const p = await memoryPublish(n)
-    return { 'q.memory.publish.single': p.single, 'q.memory.publish.batched': p.batched }
-  })
-  for (const c of ctx.config.concurrencies)
-    await reps(ctx, async () => ({ [`q.memory.drain.c${c}`]: await memoryDrain(n, c) }))
-  await reps(ctx, async () => ({ 'q.memory.e2e': await memoryEndToEnd(n, 100) }), 'worker concurrency 100')
-  await reps(ctx, async () => {
-    const k = await kombuMemory(n)
-    return {
-      'kombu.memory.publish': k.publish,
-      'kombu.memory.drain': k.drain,
-      'kombu.memory.e2e': k.endToEnd,
+  const { n, reps: count, concurrencies } = ctx.config
+  // In a process of its own (see q/memory.ts), from the bundle as the workers.
+  const params: QMemoryParams = { n, reps: count, concurrencies: [...concurrencies] }
+  const child = new NodeChild('q-memory', { ...params })
+  const runs = new Map<string, Array<Record<string, number>>>()
+  try {
+    await child.next('ready', 60_000)
+    child.go()
+    const expected = count * (concurrencies.length + 3)
+    for (let i = 0; i < expected; i++) {
+      const { values } = await child.next('result', drainTimeout(n) * 4)
+      const group = Object.keys(values).join()
+      runs.set(group, [...(runs.get(group) ?? []), values])
     }
-  })
+    await child.next('done', 60_000)
+  } finally {
+    await child.stop()
+  }
+  for (const [group, records] of runs)
+    record(ctx, records, group === 'q.memory.e2e' ? 'worker concurrency 100' : undefined)
 }
 
 // ---------------------------------------------------------------- raw loops

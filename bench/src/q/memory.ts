@@ -1,9 +1,13 @@
 /**
- * q on the memory transport, in this one process: @q/celery's publish, drain and end to end
- * (worker and client share the process, as `memory://` requires), and @q/kombu's own
- * Producer/Consumer loop underneath it, for reference.
+ * q on the memory transport, in one process: @q/celery's publish, drain and end to end (worker
+ * and client share the process, as `memory://` requires), and @q/kombu's own Producer/Consumer
+ * loop underneath it, for reference. The group runs whole in a child process of its own
+ * (`qMemoryRole`): run in the bench's process, it left that process's heap and compiled code
+ * shaped by the memory transport for every group after it (q's batched publish on Redis
+ * measured ~20% slower behind it).
  */
 import { Connection, Consumer, Producer, Queue } from '@q/kombu'
+import type { Role } from '../child-main.js'
 import { PADDING } from '../config.js'
 import { rate } from '../stats.js'
 import { benchApp } from './app.js'
@@ -102,4 +106,38 @@ export async function kombuMemory(n: number): Promise<{ publish: number; drain: 
   })
   const drainMs = performance.now() - t0
   return { publish: rate(n, publishMs), drain: rate(n, drainMs), endToEnd: rate(n, publishMs + drainMs) }
+}
+
+/** Parameters of the memory group's child process. */
+export interface QMemoryParams {
+  n: number
+  reps: number
+  concurrencies: number[]
+}
+
+/**
+ * The whole memory group, `reps` times each measurement, in this process: one `result` message
+ * per measurement and repetition, then `done`.
+ */
+export const qMemoryRole: Role = async (params, control) => {
+  const { n, reps, concurrencies } = params as unknown as QMemoryParams
+  control.ready()
+  await control.go()
+  const t0 = performance.now()
+  for (let rep = 0; rep < reps; rep++) {
+    const p = await memoryPublish(n)
+    control.result({ 'q.memory.publish.single': p.single, 'q.memory.publish.batched': p.batched })
+  }
+  for (const c of concurrencies)
+    for (let rep = 0; rep < reps; rep++) control.result({ [`q.memory.drain.c${c}`]: await memoryDrain(n, c) })
+  for (let rep = 0; rep < reps; rep++) control.result({ 'q.memory.e2e': await memoryEndToEnd(n, 100) })
+  for (let rep = 0; rep < reps; rep++) {
+    const k = await kombuMemory(n)
+    control.result({
+      'kombu.memory.publish': k.publish,
+      'kombu.memory.drain': k.drain,
+      'kombu.memory.e2e': k.endToEnd,
+    })
+  }
+  control.done(performance.now() - t0, 0)
 }
