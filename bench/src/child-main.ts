@@ -15,8 +15,8 @@ export interface ChildControl {
   done(ms: number, count: number): void
   /** How long the worker took to start (reported with `done`). */
   startup(ms: number): void
-  /** A progress sample (long runs). */
-  progress(count: number, ms: number): void
+  /** A progress sample (long runs); `settled`: taken right after a full garbage collection. */
+  progress(count: number, ms: number, settled?: boolean): void
   /** Figures measured in the child (a group that runs whole in a process of its own). */
   result(values: Record<string, number>): void
   /** Registers cleanup for `stop` (and for a crash). */
@@ -71,9 +71,9 @@ async function main(): Promise<void> {
     ready: () => send({ type: 'ready', rss: process.memoryUsage().rss }),
     go: () => goPromise,
     done: (ms, count) => send({ type: 'done', ms, count, rss: process.memoryUsage().rss, startupMs }),
-    progress: (count, ms) => {
+    progress: (count, ms, settled) => {
       const m = process.memoryUsage()
-      send({ type: 'progress', count, ms, rss: m.rss, heapUsed: m.heapUsed })
+      send({ type: 'progress', count, ms, rss: m.rss, heapUsed: m.heapUsed, ...(settled ? { settled } : {}) })
     },
     result: (values) => send({ type: 'result', values }),
     onStop: (fn) => void cleanups.push(fn),

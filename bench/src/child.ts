@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 /** Messages a Node child sends. */
 export type ChildMessage =
   | { type: 'ready'; rss: number }
-  | { type: 'progress'; count: number; rss: number; heapUsed: number; ms: number }
+  | { type: 'progress'; count: number; rss: number; heapUsed: number; ms: number; settled?: boolean }
   | { type: 'done'; ms: number; count: number; rss: number; startupMs?: number }
   | { type: 'result'; values: Record<string, number> }
   | { type: 'error'; message: string }

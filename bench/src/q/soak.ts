@@ -1,13 +1,16 @@
 /**
  * Worker memory over a long run: a q worker (its own process, concurrency 100) runs `total` tasks
  * on Redis while this process keeps a bounded backlog in the queue, and samples the worker's RSS
- * and heap every `every` tasks. The trend is the least-squares slope of RSS over the samples after
- * the first quarter (warm-up), in MB per 100,000 tasks.
+ * and heap every `every / 10` tasks.
  *
- * RSS swings by ±5 MB with the moment of the last garbage collection, so a slope over 15 points
- * moves by ~2 MB/100k from run to run at 300,000 tasks (measured: no heap growth after forced GCs,
- * README "Worker memory, session 2b"). The worker therefore samples ten times as often as the
- * table shows, and the slopes are taken over all the samples.
+ * Two runs. As memory comes: the RSS at the end and its maximum. And settled, for the trend: RSS
+ * swings by ±10 MB with the moment of the last garbage collection, and a least-squares slope over
+ * the samples as they come moved between -0.9 and +2.0 MB per 100k tasks from run to run of the
+ * same code, more than the 0.5 to tell. In the settled run the worker (`--expose-gc`) runs a full
+ * collection every 1% of the tasks and reports its memory right after it; the trend is the
+ * least-squares slope of those samples after the first quarter (warm-up), in MB per 100,000
+ * tasks. The frequent collections keep that run's RSS ~20 MB lower than a worker left alone, so
+ * its level is not reported.
  */
 import { readFileSync } from 'node:fs'
 import { NodeChild } from '../child.js'
@@ -24,10 +27,11 @@ export interface SoakResult {
   rssStartMb: number
   rssEndMb: number
   rssMaxMb: number
-  /** RSS slope after warm-up, MB per 100k tasks. */
+  /** Slope after warm-up, MB per 100k tasks (of the settled samples in a settled run). */
   rssSlope: number
-  /** Heap-used slope after warm-up, MB per 100k tasks. */
+  /** Heap-used slope after warm-up, MB per 100k tasks (likewise). */
   heapSlope: number
+  /** Every `every` tasks: as they came, or in a settled run right after a full GC. */
   samples: Array<{ count: number; rssMb: number; heapMb: number }>
   /** The worker's CPU time (user + system) from ready to done, µs per task; NaN off Linux. */
   cpuUsPerTask: number
@@ -69,8 +73,8 @@ export async function qSoak(
   queue: string,
   total: number,
   every: number,
-  /** Extra node flags for the worker (e.g. V8 heap sizes); none in the bench's default figures. */
-  nodeFlags: readonly string[] = [],
+  /** Settled: a full GC every 1% of the tasks, the samples taken right after it. */
+  settle: boolean,
 ): Promise<SoakResult> {
   const params: QWorkerParams = {
     broker: broker.url,
@@ -80,8 +84,10 @@ export async function qSoak(
     prefetchMultiplier: prefetchMultiplier(),
     early: true,
     progressEvery: Math.max(1, Math.round(every / FINE)),
+    // 75 samples after warm-up: a full collection leaves RSS within ±5 MB (V8 keeps its pages).
+    ...(settle ? { gcEvery: Math.max(1, Math.round(total / 100)) } : {}),
   }
-  const child = new NodeChild('q-worker', { ...params }, nodeFlags.length ? { nodeFlags } : {})
+  const child = new NodeChild('q-worker', { ...params }, settle ? { nodeFlags: ['--expose-gc'] } : {})
   try {
     const ready = await child.next('ready', 60_000)
     const cpu0 = cpuUsOf(child.pid)
@@ -102,25 +108,31 @@ export async function qSoak(
     const done = await child.next('done', 600_000)
     const ms = performance.now() - t0
     const cpuUs = cpuUsOf(child.pid) - cpu0
+    const settled = new Map<number, { rssMb: number; heapMb: number }>()
     for (;;) {
       const p = child.take('progress')
       if (!p) break
-      fine.push({ count: p.count, rssMb: mb(p.rss), heapMb: mb(p.heapUsed) })
+      if (p.settled) settled.set(p.count, { rssMb: mb(p.rss), heapMb: mb(p.heapUsed) })
+      else fine.push({ count: p.count, rssMb: mb(p.rss), heapMb: mb(p.heapUsed) })
     }
-    fine.push({ count: done.count, rssMb: mb(done.rss), heapMb: Number.NaN })
-    const steady = fine.filter((s) => s.count >= total / 4)
-    // The table: the start, every `every` tasks (each FINE-th sample), and the end.
-    const samples = fine.filter((_, i) => i % FINE === 0 || i === fine.length - 1)
+    // The end as it came (in a settled run, done's own sample follows the last collection).
+    if (fine.at(-1)?.count !== done.count)
+      fine.push({ count: done.count, rssMb: mb(done.rss), heapMb: Number.NaN })
+    const trend = settle
+      ? [...settled].map(([count, m]) => ({ count, ...m }))
+      : fine.filter((f) => Number.isFinite(f.heapMb))
+    const steady = trend.filter((f) => f.count >= total / 4)
+    // The table: the start, then every `every` tasks.
+    const shown = settle ? trend : fine
+    const samples = [fine[0]!, ...shown.filter((f) => f.count > 0 && f.count % every === 0)]
     return {
       tasks: done.count,
       ms,
       rssStartMb: mb(ready.rss),
-      rssEndMb: mb(done.rss),
-      rssMaxMb: Math.max(...fine.map((s) => s.rssMb)),
-      rssSlope: slope(steady.map((s) => [s.count / 100_000, s.rssMb])),
-      heapSlope: slope(
-        steady.filter((s) => Number.isFinite(s.heapMb)).map((s) => [s.count / 100_000, s.heapMb]),
-      ),
+      rssEndMb: fine.at(-1)!.rssMb,
+      rssMaxMb: Math.max(...fine.map((f) => f.rssMb)),
+      rssSlope: slope(steady.map((f) => [f.count / 100_000, f.rssMb])),
+      heapSlope: slope(steady.map((f) => [f.count / 100_000, f.heapMb])),
       samples,
       cpuUsPerTask: cpuUs / done.count,
     }

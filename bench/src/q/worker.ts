@@ -22,7 +22,14 @@ export interface QWorkerParams {
   early?: boolean
   /** Send a progress sample every this many tasks. */
   progressEvery?: number
+  /**
+   * Every this many tasks, also run a full garbage collection (node `--expose-gc`) and send a
+   * sample taken right after it (`settled`): memory without the swing of the collection cycle.
+   */
+  gcEvery?: number
 }
+
+const fullGc = (globalThis as { gc?: () => void }).gc
 
 export const qWorkerRole: Role = async (params, control) => {
   const p = params as unknown as QWorkerParams
@@ -35,6 +42,10 @@ export const qWorkerRole: Role = async (params, control) => {
     onRun: () => {
       count++
       if (p.progressEvery && count % p.progressEvery === 0) control.progress(count, performance.now() - t0)
+      if (p.gcEvery && fullGc && count % p.gcEvery === 0) {
+        fullGc()
+        control.progress(count, performance.now() - t0, true)
+      }
       if (count === p.n) control.done(performance.now() - t0, count)
     },
   })

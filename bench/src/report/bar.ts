@@ -154,7 +154,7 @@ export function checks(r: Results): Check[] {
   })
   out.push({
     goal: 'Worker RSS trend over the soak',
-    measured: `${Number.isFinite(slope) ? slope.toFixed(2) : 'n/a'} MB per 100k tasks after warm-up`,
+    measured: `${Number.isFinite(slope) ? slope.toFixed(2) : 'n/a'} MB per 100k tasks after warm-up (settled run: RSS after a full GC)`,
     value: slope,
     target: '< 0.5 MB/100k (flat)',
     pass: Number.isFinite(slope) ? slope < 0.5 : undefined,
