@@ -77,4 +77,15 @@ describe('RecurringObjectWriter', () => {
       expect(w.write(obj)).toBe(pyDumps(obj))
     }
   })
+
+  it('writes a long value every time without keeping it', () => {
+    const w = new RecurringObjectWriter()
+    const long = 'L'.repeat(10_000)
+    for (const h of [
+      headers('a', { big: long }),
+      headers('b', { big: long }),
+      headers('b', { big: 'short' }),
+    ])
+      expect(w.write(h)).toBe(pyDumps(h))
+  })
 })

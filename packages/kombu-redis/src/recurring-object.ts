@@ -15,6 +15,11 @@ import { pyDumps } from './py-json.js'
 /** Objects with more keys are written by {@link pyDumps} (a run cache that large pays nothing). */
 const MAX_KEYS = 64
 
+/** Longer string values are written every time rather than kept for the next object. */
+const MAX_KEPT_LENGTH = 4096
+/** Stands for a value not kept: no header value is ever this object. */
+const NOT_KEPT: unknown = Object.freeze({})
+
 /** A run of entries written before: `[start, end)` and its text. */
 interface Run {
   end: number
@@ -78,9 +83,11 @@ export class RecurringObjectWriter {
           runStart = -1
         }
         const text = `${i === 0 ? '' : ', '}${this.keyText(k)}${pyDumps(v)}`
+        // A long string or an object that may change is not kept (NOT_KEPT equals nothing).
+        const kept = typeof v === 'string' ? v.length <= MAX_KEPT_LENGTH : isStable(v)
         this.keys[i] = k
-        this.values[i] = v
-        this.texts[i] = text
+        this.values[i] = kept ? v : NOT_KEPT
+        this.texts[i] = kept ? text : ''
         this.changedAt[i] = ++this.changes
         parts.push(text)
       }
