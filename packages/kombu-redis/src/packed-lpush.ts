@@ -122,7 +122,8 @@ export class LpushPacker {
   release(): void {
     const buf = this.buf
     this.buf = undefined
-    if (buf !== undefined && buf.length <= SPARE_MAX && spares.length < SPARES) spares.push(buf)
+    if (buf !== undefined && buf.length >= SPARE_MIN && buf.length <= SPARE_MAX && spares.length < SPARES)
+      spares.push(buf)
   }
 }
 
@@ -136,10 +137,12 @@ export const LPUSH_BYTES = 128 * 1024
  * Buffers of commands answered, kept for the next ones: one allocated per command is fresh
  * memory from the kernel each time, and the page faults of its first write cost a quarter of a
  * microsecond per envelope. Kept only once the LPUSH was answered (its bytes have left the
- * process); a few, each of at most {@link SPARE_MAX} bytes.
+ * process); a few, each of at least {@link SPARE_MIN} bytes (a single message's command is a
+ * slice of Node's own pool) and at most {@link SPARE_MAX}.
  */
 const spares: Buffer[] = []
 const SPARES = 16
+const SPARE_MIN = 64 * 1024
 const SPARE_MAX = 1024 * 1024
 
 function takeSpare(size: number): Buffer | undefined {
