@@ -65,19 +65,25 @@ export class RedisPrimitives implements VirtualPrimitives {
     // a command leaves as soon as it is full: Redis stores it while the next one is encoded.
     const open = new Map<number, LpushPacker>()
     const sent: Array<Promise<unknown>> = []
-    for (const m of messages) {
-      const step = keys.step(m.properties.priority)
-      let packer = open.get(step)
-      if (!packer) {
-        packer = new LpushPacker(keys.bucket(queue, step), Math.min(messages.length, LPUSH_CHUNK))
-        open.set(step, packer)
+    try {
+      for (const m of messages) {
+        const step = keys.step(m.properties.priority)
+        let packer = open.get(step)
+        if (!packer) {
+          packer = new LpushPacker(keys.bucket(queue, step), Math.min(messages.length, LPUSH_CHUNK))
+          open.set(step, packer)
+        }
+        packer.add(encodeEnvelope(m, put))
+        if (packer.size === LPUSH_CHUNK || packer.bytes >= LPUSH_BYTES) {
+          sent.push(sendLpush(client, packer))
+          this.shared.flush()
+          open.delete(step)
+        }
       }
-      packer.add(encodeEnvelope(m, put))
-      if (packer.size === LPUSH_CHUNK || packer.bytes >= LPUSH_BYTES) {
-        sent.push(sendLpush(client, packer))
-        this.shared.flush()
-        open.delete(step)
-      }
+    } catch (err) {
+      // The batch fails with this error; the commands already sent settle on their own.
+      for (const p of sent) p.catch(noop)
+      throw err
     }
     for (const packer of open.values()) sent.push(sendLpush(client, packer))
     return sent.length === 1 ? sent[0]!.then(noop) : Promise.all(sent).then(noop)
