@@ -119,4 +119,31 @@ describe('putMany', () => {
     expect(await read(`${prefix}${queue.name}\x06\x166`)).toEqual(all.filter((i) => i % 3 === 0))
     expect(await read(prefix + queue.name)).toEqual([...all.filter((i) => i % 3 !== 0), 400])
   })
+
+  it('rejects a batch that cannot be encoded part way, the commands already sent kept', async () => {
+    await using conn = connect(DB, { globalKeyprefix: prefix })
+    const { queue, producer, options } = await emptyQueue(conn, 'broken')
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const pad = 'p'.repeat(2000)
+      const bodies = Array.from({ length: 300 }, (_, i) => ({ i, pad }))
+      const broken = {
+        get trap(): string {
+          throw new Error('this header cannot be read')
+        },
+      }
+      const each = bodies.map((_, i) => (i === 250 ? { headers: broken } : {}))
+      await expect(producer.publishMany(bodies, { ...options, each })).rejects.toThrow('cannot be read')
+      await new Promise((r) => setTimeout(r, 200))
+      expect(unhandled).toEqual([])
+      // Whole commands of the first messages went out before the broken one was reached.
+      const stored = await redis.llen(prefix + queue.name)
+      expect(stored).toBeGreaterThan(0)
+      expect(stored).toBeLessThan(250)
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
 })
