@@ -62,9 +62,15 @@ function panels(r: Results): Panel[] {
         { label: 'BullMQ addBulk', value: g('bullmq.publish.batched'), kind: 'peer' },
         { label: 'ioredis LPUSH awaited', value: g('raw.redis.publish.single'), kind: 'limit' },
         { label: 'ioredis LPUSH pipelined', value: g('raw.redis.publish.batched'), kind: 'limit' },
+        {
+          label: "ioredis pipelined, q's msg",
+          value: g('raw.redis.publish.batched.same'),
+          kind: 'limit',
+        },
         { label: 'q RabbitMQ, delay awaited', value: g('q.amqp.publish.single'), kind: 'q' },
         { label: 'q RabbitMQ, 1,000 in flight', value: g('q.amqp.publish.batched'), kind: 'q' },
         { label: 'amqplib publish', value: g('raw.amqp.publish.batched'), kind: 'limit' },
+        { label: "amqplib publish, q's msg", value: g('raw.amqp.publish.batched.same'), kind: 'limit' },
       ],
     },
     {
