@@ -156,11 +156,16 @@ function takeSpare(size: number): Buffer | undefined {
   return undefined
 }
 
-/** The bytes of `LPUSH key raws...`. */
-export function packLpush(key: string, raws: readonly string[]): Buffer {
+/** A packer holding `raws`. */
+function packerOf(key: string, raws: readonly string[]): LpushPacker {
   const packer = new LpushPacker(key, raws.length)
   for (let i = 0; i < raws.length; i++) packer.add(raws[i]!)
-  return packer.finish()
+  return packer
+}
+
+/** The bytes of `LPUSH key raws...`. */
+export function packLpush(key: string, raws: readonly string[]): Buffer {
+  return packerOf(key, raws).finish()
 }
 
 /** An LPUSH written as bytes packed beforehand (a resend writes the same bytes). */
@@ -192,7 +197,5 @@ export function sendLpush(client: Redis, packer: LpushPacker): Promise<unknown> 
 
 /** `LPUSH key ...raws` on a transport client (see {@link sendLpush}). */
 export function lpushEnvelopes(client: Redis, key: string, raws: readonly string[]): Promise<unknown> {
-  const packer = new LpushPacker(key, raws.length)
-  for (let i = 0; i < raws.length; i++) packer.add(raws[i]!)
-  return sendLpush(client, packer)
+  return sendLpush(client, packerOf(key, raws))
 }

@@ -47,6 +47,11 @@ function keyEntry(k: string): KeyEntry {
   return entry
 }
 
+/** `"key": `, as an object's entry starts (kept for the same few names that come back). */
+export function pyKey(k: string): string {
+  return keyEntry(k).text
+}
+
 /** A string value under a known key, quoted; the entry's last one when equal. */
 function quotedUnder(entry: KeyEntry, v: string): string {
   if (v === entry.value) return entry.quoted

@@ -10,7 +10,8 @@
  * handful of pieces, the runs and the entries that changed, which the caller joins (one flat
  * string, one copy) with the rest of the envelope.
  */
-import { pyDumps } from './py-json.js'
+import { isFrozenPrimitives } from '@q/kombu/internal'
+import { pyDumps, pyKey } from './py-json.js'
 
 /** Objects with more keys are written by {@link pyDumps} (a run cache that large pays nothing). */
 const MAX_KEYS = 64
@@ -42,7 +43,6 @@ export class RecurringObjectWriter {
   /** Runs by their first entry. */
   private readonly runs: Array<Run | undefined> = []
   private changes = 0
-  private readonly keyTexts = new Map<string, string>()
 
   /** `pyDumps(obj)` for a plain object. */
   write(obj: Record<string, unknown>): string {
@@ -82,7 +82,7 @@ export class RecurringObjectWriter {
           parts.push(this.run(runStart, i, runChanged))
           runStart = -1
         }
-        const text = `${i === 0 ? '' : ', '}${this.keyText(k)}${pyDumps(v)}`
+        const text = `${i === 0 ? '' : ', '}${pyKey(k)}${pyDumps(v)}`
         // A long string or an object that may change is not kept (NOT_KEPT equals nothing).
         const kept = typeof v === 'string' ? v.length <= MAX_KEPT_LENGTH : isStable(v)
         this.keys[i] = k
@@ -95,16 +95,6 @@ export class RecurringObjectWriter {
     }
     if (runStart >= 0) parts.push(this.run(runStart, i, runChanged))
     if (i < this.keys.length) this.forget(i)
-  }
-
-  /** `"key": ` for a key (the same few names come back with every object). */
-  private keyText(k: string): string {
-    let text = this.keyTexts.get(k)
-    if (text === undefined) {
-      text = `${pyDumps(k)}: `
-      if (this.keyTexts.size < MAX_KEYS * 4) this.keyTexts.set(k, text)
-    }
-    return text
   }
 
   /** The text of entries `[start, end)`, none of them changed since `changed`. */
@@ -127,23 +117,11 @@ export class RecurringObjectWriter {
   }
 }
 
-/** Frozen objects of primitives only, as found (a WeakMap: the answer never changes for one). */
-const stableObjects = new WeakMap<object, boolean>()
-
 /**
  * Whether a value equal (`===`) to the last one is sure to be written the same: a primitive, or a
  * frozen array or object of primitives (Celery's shared `[null, null]` time limits), whose
  * contents cannot have changed since. Any other object is written anew every time.
  */
 function isStable(v: unknown): boolean {
-  if (typeof v !== 'object' || v === null) return true
-  let stable = stableObjects.get(v)
-  if (stable === undefined) {
-    stable = Object.isFrozen(v)
-    if (stable)
-      for (const d of Object.values(Object.getOwnPropertyDescriptors(v)))
-        if (!('value' in d) || (typeof d.value === 'object' && d.value !== null)) stable = false
-    stableObjects.set(v, stable)
-  }
-  return stable
+  return typeof v !== 'object' || v === null || isFrozenPrimitives(v)
 }

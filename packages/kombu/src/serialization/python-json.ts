@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import { DecodeError, EncodeError } from '../errors.js'
+import { isFrozenPrimitives } from '../frozen.js'
 import { isPlainJson, plainValueJson } from './plain-json.js'
 import { toPythonIsoString } from './python-datetime.js'
 import { parsePythonJson, RAW_MARK } from './python-json-parse.js'
@@ -65,21 +66,18 @@ function replacer(this: Record<string, unknown>, key: string, value: unknown): u
 
 const RAW_PATTERN = new RegExp(`"${RAW_MARK}([^"]*)"`, 'g')
 
-/** JSON of frozen objects of primitives (they cannot change: each is encoded once); null: not one. */
-const frozenJson = new WeakMap<object, string | null>()
+/** JSON of frozen objects of primitives (they cannot change: each is encoded once). */
+const frozenJson = new WeakMap<object, string>()
 
 /** A frozen object's JSON when it holds only primitives, in data properties; else undefined. */
 function frozenText(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) return undefined
+  if (typeof value !== 'object' || value === null || !isFrozenPrimitives(value)) return undefined
   let text = frozenJson.get(value)
   if (text === undefined) {
     text = JSON.stringify(value)
-    // Only data properties holding primitives: a getter could answer differently next time.
-    for (const d of Object.values(Object.getOwnPropertyDescriptors(value)))
-      if (!('value' in d) || (typeof d.value === 'object' && d.value !== null)) text = null
     frozenJson.set(value, text)
   }
-  return text ?? undefined
+  return text
 }
 
 /**
