@@ -4,7 +4,7 @@
  * use, a SCRIPT FLUSH, a restart).
  */
 import { createHash } from 'node:crypto'
-import type { ChainableCommander, Redis } from 'ioredis'
+import { Command, type Redis } from 'ioredis'
 
 /** Whether a command failed because Redis does not have the script. */
 export function isNoScript(err: unknown): boolean {
@@ -29,12 +29,22 @@ export class Script {
     }
   }
 
-  /** Adds an EVALSHA to a pipeline; a NOSCRIPT reply there is retried with `run`. */
-  queue(
-    pipeline: ChainableCommander,
+  /**
+   * Sends an EVALSHA now, as a plain command: written to the socket at once when the client is
+   * connected (past ioredis' auto-pipeline, which would wait for the next turn of the event
+   * loop), and without an ioredis pipeline object; falls back to EVAL.
+   */
+  send(
+    client: Redis,
     keys: readonly string[],
     args: ReadonlyArray<string | number | Buffer>,
-  ): void {
-    pipeline.evalsha(this.sha, keys.length, ...keys, ...args)
+  ): Promise<unknown> {
+    const sent = client.sendCommand(
+      new Command('evalsha', [this.sha, keys.length, ...keys, ...args]),
+    ) as Promise<unknown>
+    return sent.catch((err: unknown) => {
+      if (!isNoScript(err)) throw err
+      return client.sendCommand(new Command('eval', [this.lua, keys.length, ...keys, ...args]))
+    })
   }
 }

@@ -46,6 +46,52 @@ describe('writes', () => {
     expect(await raw.ttl(key(id))).toBeGreaterThan(86390)
   })
 
+  it('stores the results of one tick in order, each sent again in full when Redis lost the script', async () => {
+    await using t = testBackend({ expires: 60 })
+    await using raw = rawClient()
+    await t.store.get('warm-up')
+    const ids = [randomUUID(), randomUUID(), randomUUID()]
+    await raw.script('FLUSH') // as after a Redis restart: every EVALSHA gets NOSCRIPT
+    const cmds = await monitored(async () => {
+      await Promise.all(ids.map((id, i) => t.backend.storeResult(id, i, 'SUCCESS')))
+    })
+    const fromClient = cmds.filter((c) => c.source !== 'lua')
+    expect(fromClient.map((c) => c.name)).toEqual(['evalsha', 'evalsha', 'evalsha', 'eval', 'eval', 'eval'])
+    expect(fromClient.map((c) => c.args[2])).toEqual([...ids, ...ids].map(key))
+    for (const [i, id] of ids.entries())
+      expect(await t.backend.getTaskMeta(id)).toMatchObject({ status: 'SUCCESS', result: i })
+  })
+
+  it("writes a plain set as Celery's transaction: MULTI, SET (EX or PX), PUBLISH, EXEC", async () => {
+    await using t = testBackend()
+    await using raw = rawClient()
+    await t.store.get('warm-up')
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()]
+    const cmds = await monitored(async () => {
+      await t.store.set(key(a), Buffer.from('va'), 30)
+      await t.store.set(key(b), Buffer.from('vb'), 1.5)
+      await t.store.set(key(c), Buffer.from('vc'), null)
+    })
+    expect(cmds.map((m) => [m.name, ...m.args])).toEqual([
+      ['multi'],
+      ['setex', key(a), '30', 'va'],
+      ['publish', key(a), 'va'],
+      ['exec'],
+      ['multi'],
+      ['set', key(b), 'vb', 'PX', '1500'],
+      ['publish', key(b), 'vb'],
+      ['exec'],
+      ['multi'],
+      ['set', key(c), 'vc'],
+      ['publish', key(c), 'vc'],
+      ['exec'],
+    ])
+    expect(await raw.get(key(a))).toBe('va')
+    expect(await raw.ttl(key(a))).toBeGreaterThan(25)
+    expect(await raw.pttl(key(b))).toBeLessThanOrEqual(1500)
+    expect(await raw.ttl(key(c))).toBe(-1)
+  })
+
   it('uses SET without expiry when results are kept for ever, PX for fractions of seconds', async () => {
     await using raw = rawClient()
     {
