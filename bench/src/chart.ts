@@ -90,9 +90,11 @@ function panels(r: Results): Panel[] {
         { label: 'q p50', value: g('q.redis.roundtrip.p50'), kind: 'q' },
         { label: 'BullMQ p50', value: g('bullmq.roundtrip.p50'), kind: 'peer' },
         { label: 'Celery p50', value: g('celery.roundtrip.p50'), kind: 'peer' },
+        { label: 'raw p50', value: g('raw.redis.roundtrip.p50'), kind: 'limit' },
         { label: 'q p99', value: g('q.redis.roundtrip.p99'), kind: 'q' },
         { label: 'BullMQ p99', value: g('bullmq.roundtrip.p99'), kind: 'peer' },
         { label: 'Celery p99', value: g('celery.roundtrip.p99'), kind: 'peer' },
+        { label: 'raw p99', value: g('raw.redis.roundtrip.p99'), kind: 'limit' },
       ],
     },
   ]

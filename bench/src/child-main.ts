@@ -30,6 +30,7 @@ const ROLES: Record<string, () => Promise<Role>> = {
   'q-worker': async () => (await import('./q/worker.js')).qWorkerRole,
   'bullmq-worker': async () => (await import('./peers/bullmq.js')).bullmqWorkerRole,
   'raw-redis-consume': async () => (await import('./peers/raw-redis.js')).rawRedisConsumeRole,
+  'raw-redis-echo': async () => (await import('./peers/raw-redis.js')).rawRedisEchoRole,
   'raw-amqp-consume': async () => (await import('./peers/raw-amqp.js')).rawAmqpConsumeRole,
   'q-memory': async () => (await import('./q/memory.js')).qMemoryRole,
 }

@@ -371,6 +371,16 @@ export async function roundTripGroup(
   for (let i = 0; i < r; i++)
     q.push(await qRoundTrips(ctx.redisUrl, ctx.backendUrl, queueName(ctx, 'rt'), count, warmup))
   recordLatency(ctx, 'q.redis.roundtrip', q, `${count} sequential delay+get, Redis broker and backend`)
+  const { rawRoundTrips } = await import('./peers/raw-redis.js')
+  const raw: number[][] = []
+  for (let i = 0; i < r; i++)
+    raw.push(await rawRoundTrips(ctx.redisUrl, queueName(ctx, 'rawrt'), count, warmup))
+  recordLatency(
+    ctx,
+    'raw.redis.roundtrip',
+    raw,
+    `${count} sequential LPUSH + reply on a channel; the worker BRPOPs, stores and PUBLISHes in one EVAL`,
+  )
   if (peers.bullmq) {
     const b = await import('./peers/bullmq.js')
     const { NodeChild } = await import('./child.js')

@@ -96,3 +96,83 @@ export const rawRedisConsumeRole: Role = async (params, control) => {
   }
   control.done(performance.now() - t0, got)
 }
+
+/**
+ * The raw round trip's worker side: BRPOP a message, then store it under a key of its own and
+ * PUBLISH it, in one EVAL (what q's and Celery's Redis result backends do for a result), until
+ * the message `stop`. The keys expire after a minute. With `rawRoundTrips`, the physical limit of a delay+get.
+ */
+const STORE_AND_PUBLISH = `redis.call('SET', KEYS[1], ARGV[1], 'PX', 60000)
+redis.call('PUBLISH', ARGV[2], ARGV[1])
+return 1`
+
+/** Parameters of the raw round-trip worker process. */
+export interface RawRedisEchoParams {
+  url: string
+  key: string
+  channel: string
+}
+
+export const rawRedisEchoRole: Role = async (params, control) => {
+  const p = params as unknown as RawRedisEchoParams
+  const pop = new Redis(p.url)
+  const store = new Redis(p.url)
+  control.onStop(() => {
+    pop.disconnect()
+    store.disconnect()
+  })
+  await Promise.all([pop.ping(), store.ping()])
+  control.ready()
+  await control.go()
+  let n = 0
+  for (;;) {
+    const r = await pop.brpop(p.key, 1)
+    if (!r) continue
+    if (r[1] === 'stop') break
+    await store.eval(STORE_AND_PUBLISH, 1, `${p.key}-result-${n++}`, r[1], p.channel)
+  }
+  control.done(0, n)
+}
+
+/**
+ * Latencies (ms) of `count` sequential raw round trips, after `warmup` more: LPUSH the
+ * 300-byte payload, wait for it on a channel subscribed once, against a fresh `raw-redis-echo`
+ * worker process (as q's round trip: one worker process per repetition).
+ */
+export async function rawRoundTrips(
+  url: string,
+  key: string,
+  count: number,
+  warmup: number,
+): Promise<number[]> {
+  const { NodeChild } = await import('../child.js')
+  const channel = `${key}-reply`
+  const child = new NodeChild('raw-redis-echo', { url, key, channel })
+  const client = new Redis(url)
+  const sub = new Redis(url)
+  try {
+    await sub.subscribe(channel)
+    let arrived: (() => void) | undefined
+    sub.on('message', () => arrived?.())
+    await child.next('ready', 60_000)
+    child.go()
+    const out: number[] = []
+    for (let i = 0; i < count + warmup; i++) {
+      const t0 = performance.now()
+      const got = new Promise<void>((r) => {
+        arrived = r
+      })
+      await client.lpush(key, RAW_PAYLOAD)
+      await got
+      if (i >= warmup) out.push(performance.now() - t0)
+    }
+    await client.lpush(key, 'stop')
+    await child.next('done', 10_000)
+    return out
+  } finally {
+    await child.stop()
+    await client.del(key)
+    client.disconnect()
+    sub.disconnect()
+  }
+}
