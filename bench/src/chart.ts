@@ -95,6 +95,10 @@ function panels(r: Results): Panel[] {
         { label: 'BullMQ p99', value: g('bullmq.roundtrip.p99'), kind: 'peer' },
         { label: 'Celery p99', value: g('celery.roundtrip.p99'), kind: 'peer' },
         { label: 'raw p99', value: g('raw.redis.roundtrip.p99'), kind: 'limit' },
+        { label: 'q p99, warm', value: g('q.redis.roundtrip.warm.p99'), kind: 'q' },
+        { label: 'BullMQ p99, warm', value: g('bullmq.roundtrip.warm.p99'), kind: 'peer' },
+        { label: 'Celery p99, warm', value: g('celery.roundtrip.warm.p99'), kind: 'peer' },
+        { label: 'raw p99, warm', value: g('raw.redis.roundtrip.warm.p99'), kind: 'limit' },
       ],
     },
   ]

@@ -360,26 +360,62 @@ function recordLatency(ctx: Context, key: string, perRep: number[][], note: stri
   ctx.log(`  ${`${key}.p50/p99`.padEnd(34)} ${p50.toFixed(3)} / ${p99.toFixed(3)} ms`)
 }
 
+/**
+ * The calls of one round-trip repetition, in the order they were made: `count` measured calls
+ * right after the warm-up (the worker process started moments ago: the issue's figure), then
+ * `settle` unmeasured ones, then `count` more measured (the same worker, warm: its code
+ * compiled, its heap grown to its working size).
+ */
+interface RoundTripPlan {
+  count: number
+  warmup: number
+  settle: number
+}
+
+/** Records the cold window as `key` and the warm one as `key.warm`. */
+function recordRoundTrips(ctx: Context, key: string, plan: RoundTripPlan, perRep: number[][], note: string) {
+  const { count, settle } = plan
+  recordLatency(
+    ctx,
+    key,
+    perRep.map((l) => l.slice(0, count)),
+    `${note}; the first ${count} calls of a fresh worker`,
+  )
+  recordLatency(
+    ctx,
+    `${key}.warm`,
+    perRep.map((l) => l.slice(count + settle)),
+    `${note}; ${count} calls after ${count + settle} more`,
+  )
+}
+
 export async function roundTripGroup(
   ctx: Context,
   peers: { bullmq: boolean; celery: boolean },
 ): Promise<void> {
   const { roundTrips: count, reps: r } = ctx.config
-  const warmup = Math.min(50, Math.ceil(count / 10))
+  const plan: RoundTripPlan = {
+    count,
+    warmup: Math.min(50, Math.ceil(count / 10)),
+    settle: Math.min(4_000, 4 * count),
+  }
+  // Each function measures the calls after its warm-up; both windows come from one sequence.
+  const calls = 2 * count + plan.settle
   const { qRoundTrips } = await import('./q/roundtrip.js')
   const q: number[][] = []
   for (let i = 0; i < r; i++)
-    q.push(await qRoundTrips(ctx.redisUrl, ctx.backendUrl, queueName(ctx, 'rt'), count, warmup))
-  recordLatency(ctx, 'q.redis.roundtrip', q, `${count} sequential delay+get, Redis broker and backend`)
+    q.push(await qRoundTrips(ctx.redisUrl, ctx.backendUrl, queueName(ctx, 'rt'), calls, plan.warmup))
+  recordRoundTrips(ctx, 'q.redis.roundtrip', plan, q, 'sequential delay+get, Redis broker and backend')
   const { rawRoundTrips } = await import('./peers/raw-redis.js')
   const raw: number[][] = []
   for (let i = 0; i < r; i++)
-    raw.push(await rawRoundTrips(ctx.redisUrl, queueName(ctx, 'rawrt'), count, warmup))
-  recordLatency(
+    raw.push(await rawRoundTrips(ctx.redisUrl, queueName(ctx, 'rawrt'), calls, plan.warmup))
+  recordRoundTrips(
     ctx,
     'raw.redis.roundtrip',
+    plan,
     raw,
-    `${count} sequential LPUSH + reply on a channel; the worker BRPOPs, stores and PUBLISHes in one EVAL`,
+    'sequential LPUSH + reply on a channel; the worker BRPOPs, stores and PUBLISHes in one EVAL',
   )
   if (peers.bullmq) {
     const b = await import('./peers/bullmq.js')
@@ -398,23 +434,26 @@ export async function roundTripGroup(
       try {
         await child.next('ready', 60_000)
         child.go()
-        lat.push(await b.bullRoundTrips(target, name, count, warmup))
+        lat.push(await b.bullRoundTrips(target, name, calls, plan.warmup))
       } finally {
         await child.stop()
       }
     }
-    recordLatency(ctx, 'bullmq.roundtrip', lat, `${count} sequential add+waitUntilFinished (QueueEvents)`)
+    recordRoundTrips(ctx, 'bullmq.roundtrip', plan, lat, 'sequential add+waitUntilFinished (QueueEvents)')
   }
   if (peers.celery) {
     const { celeryRoundTrips } = await import('./peers/celery-python.js')
     const lat: number[][] = []
     for (let i = 0; i < r; i++)
-      lat.push(await celeryRoundTrips(ctx.redisUrl, ctx.backendUrl, queueName(ctx, 'pyrt'), count, warmup))
-    recordLatency(
+      lat.push(
+        await celeryRoundTrips(ctx.redisUrl, ctx.backendUrl, queueName(ctx, 'pyrt'), calls, plan.warmup),
+      )
+    recordRoundTrips(
       ctx,
       'celery.roundtrip',
+      plan,
       lat,
-      `${count} sequential delay().get(), Python client and solo worker`,
+      'sequential delay().get(), Python client and solo worker',
     )
   }
 }

@@ -159,6 +159,18 @@ export function markdown(r: Results, checks: readonly Check[], info: RunInfo): s
       lower: true,
     },
     {
+      label: 'round trip p50, warm worker (ms)',
+      q: 'q.redis.roundtrip.warm.p50',
+      peers: ['bullmq.roundtrip.warm.p50', 'celery.roundtrip.warm.p50', 'raw.redis.roundtrip.warm.p50'],
+      lower: true,
+    },
+    {
+      label: 'round trip p99, warm worker (ms)',
+      q: 'q.redis.roundtrip.warm.p99',
+      peers: ['bullmq.roundtrip.warm.p99', 'celery.roundtrip.warm.p99', 'raw.redis.roundtrip.warm.p99'],
+      lower: true,
+    },
+    {
       label: 'worker start() before consuming (ms)',
       q: 'q.redis.drain.c100.startup',
       peers: [undefined, undefined, undefined],
