@@ -21,6 +21,7 @@ describe('options', () => {
       globalKeyprefix: '',
       queueOrderStrategy: 'round_robin',
       fanoutExchanges: ['celery.pidbox', 'celeryev'],
+      fetchBatchSize: 100,
     })
   })
 
@@ -45,6 +46,9 @@ describe('options', () => {
     expect(() => resolveOptions({ visibilityTimeout: -1 })).toThrow(/visibilityTimeout/)
     expect(() => resolveOptions({ prioritySteps: [3, 6] })).toThrow(/prioritySteps/)
     expect(() => resolveOptions({ queueOrderStrategy: 'random' })).toThrow(/queueOrderStrategy/)
+    expect(() => resolveOptions({ fetchBatchSize: 0 })).toThrow(/fetchBatchSize/)
+    expect(() => resolveOptions({ fetchBatchSize: 2.5 })).toThrow(/fetchBatchSize.*whole number/)
+    expect(resolveOptions({ fetchBatchSize: 400 }).fetchBatchSize).toBe(400)
   })
 
   it('classifies ioredis errors', () => {

@@ -50,6 +50,13 @@ export interface RedisTransportOptions {
   sslCertReqs?: string
   /** Messages of a fanout subscription kept while the consumer's prefetch window is full. Default 10 000. */
   fanoutBufferLimit?: number
+  /**
+   * Messages one run of the fetch script takes at most, when a consumer's prefetch window has
+   * room for more (a worker draining a backlog). Default 100. Redis runs nothing else while a
+   * script runs: at 400 a fetch held it ~2 ms on average and 5.4 ms at p99 here (100: 0.5 and
+   * 1.5 ms), and the worker kept its larger batches' messages through more collections.
+   */
+  fetchBatchSize?: number
 }
 
 /** The options with every default filled in. */
@@ -70,6 +77,7 @@ export interface ResolvedOptions {
   readonly fanoutExchanges: readonly string[]
   readonly leaseInterval: number
   readonly fanoutBufferLimit: number
+  readonly fetchBatchSize: number
 }
 
 /** Exchanges Celery makes fanout on Redis: the remote-control mailbox and the events exchange. */
@@ -83,6 +91,14 @@ function positive(name: string, value: unknown, fallback: number): number {
     )
   }
   return value
+}
+
+function count(name: string, value: unknown, fallback: number): number {
+  const n = positive(name, value, fallback)
+  if (!Number.isInteger(n)) {
+    throw new InvalidOptionError(`Redis transport option '${name}' must be a whole number, got ${n}`)
+  }
+  return n
 }
 
 function text(name: string, value: unknown, fallback: string): string {
@@ -152,5 +168,6 @@ export function resolveOptions(raw: Readonly<Record<string, unknown>>): Resolved
     ]),
     leaseInterval: positive('leaseInterval', o.leaseInterval, visibilityTimeout / 3),
     fanoutBufferLimit: positive('fanoutBufferLimit', o.fanoutBufferLimit, 10_000),
+    fetchBatchSize: count('fetchBatchSize', o.fetchBatchSize, 100),
   })
 }

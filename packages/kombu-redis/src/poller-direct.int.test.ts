@@ -6,7 +6,7 @@
  */
 import { Consumer, Producer, Queue } from '@q/kombu'
 import { eventually } from '@q/kombu-testing'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { FETCH } from './lua.js'
 import { connect, deletePrefix, rawClient, uniquePrefix } from './test/redis-env.js'
 
@@ -23,11 +23,15 @@ afterAll(async () => {
 /** Counts the fetch script's runs that pop (the delay timer's runs only promote: max 0). */
 const run = FETCH.run
 let pops = 0
+/** The largest batch a popping run was asked for. */
+let largest = 0
 FETCH.run = function (this: typeof FETCH, ...args: Parameters<typeof FETCH.run>) {
-  if (Number(args[2][0]) > 0) pops++
+  const max = Number(args[2][0])
+  if (max > 0) pops++
+  largest = Math.max(largest, max)
   return run.apply(this, args)
 }
-afterEach(() => {
+afterAll(() => {
   FETCH.run = run
 })
 
@@ -69,8 +73,28 @@ describe('the fetch loop under sparse traffic', () => {
   })
 })
 
+describe('the fetch batch', () => {
+  it('takes at most fetchBatchSize messages a run, however much room the prefetch window has', async () => {
+    await using conn = connect(DB, { globalKeyprefix: prefix, fetchBatchSize: 10 })
+    const queue = new Queue('batched')
+    await new Producer(conn).publish('first', { routingKey: 'batched', declare: [queue] })
+    await redis.lpush(`${prefix}batched`, ...Array.from({ length: 45 }, () => envelope('batched')))
+    const start = pops
+    largest = 0
+    let got = 0
+    await new Consumer(conn, {
+      queues: queue,
+      prefetchCount: 100,
+      onMessage: (_b, m) => void m.ack().then(() => got++),
+    }).consume()
+    await eventually(() => got, 46, { timeout: 5000, what: 'the backlog' })
+    expect(largest).toBe(10)
+    expect(pops - start).toBeGreaterThanOrEqual(4)
+  })
+})
+
 /** A Kombu envelope as Python publishes it. */
-function envelope(): string {
+function envelope(routingKey = 'sparse'): string {
   return JSON.stringify({
     body: Buffer.from('"y"').toString('base64'),
     'content-encoding': 'utf-8',
@@ -78,7 +102,7 @@ function envelope(): string {
     headers: {},
     properties: {
       body_encoding: 'base64',
-      delivery_info: { exchange: '', routing_key: 'sparse' },
+      delivery_info: { exchange: '', routing_key: routingKey },
       delivery_mode: 2,
       delivery_tag: crypto.randomUUID(),
       priority: 0,

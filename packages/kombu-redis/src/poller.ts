@@ -98,7 +98,8 @@ export class Fetcher {
       const direct = this.direct
       this.direct = false
       if (lists.length && out.length < max && !direct) {
-        const asked = max - out.length
+        // At most a batch a run: Redis does nothing else while the script runs (fetchBatchSize).
+        const asked = Math.min(max - out.length, this.shared.options.fetchBatchSize)
         const got = await this.fetchNow(this.order(lists), asked, options.noAck)
         this.direct = got.length < asked
         for (const d of got) out.push(d)
