@@ -145,6 +145,25 @@ describe('running a task', () => {
     expect(updates).toEqual([['id-1', 'PROGRESS', { done: 1 }]])
   })
 
+  it('lets a task take retry and updateState off its context, and reads the signal through it', async () => {
+    const updates: unknown[] = []
+    const o = await runTask(
+      task(
+        async (c: TaskContext) => {
+          const { updateState, retry } = c
+          await updateState('PROGRESS', { step: 1 })
+          expect(c.signal).toBe(c.signal) // made once
+          retry({ countdown: 5 })
+        },
+        { bind: true },
+      ),
+      request(),
+      env({ updateState: async (r, state, meta) => void updates.push([r.id, state, meta]) }),
+    )
+    expect(updates).toEqual([['id-1', 'PROGRESS', { step: 1 }]])
+    expect(o.state).toBe('RETRY')
+  })
+
   it('maps keyword arguments onto positional parameters with `params`', async () => {
     const add = task((x: number, y: number, z = 0) => [x, y, z], { params: ['x', 'y', 'z'] })
     const o = await runTask(add, request({ args: [2, 3], kwargs: { z: 4 } }), env())

@@ -8,7 +8,7 @@ import type { Message } from '@q/kombu'
 import type { Celery } from '../app.js'
 import type { StoreRequest } from '../backends/types.js'
 import { TaskRevokedError } from '../errors.js'
-import { type Outcome, runPlain, runTask, Terminator } from '../execute.js'
+import { type Outcome, runPlain, runTask, TaskEnvironment, Terminator } from '../execute.js'
 import { saferepr } from '../protocol/python-repr.js'
 import type { ReceivedTask } from '../protocol/task-message.js'
 import { errorRepr, serializeError } from '../result/exceptions.js'
@@ -230,15 +230,19 @@ export class Request implements Listed<Request> {
       )
     }
     app.signals.sendLazy('taskPrerun', () => ({ request: this.request }))
-    const outcome = await runTask(this.task, this.request, {
-      updateState: (req, state, meta) =>
-        backend
-          ? backend.storeResult(req.id, meta, state, { request: this.storeRequest() })
-          : Promise.resolve(),
-      timeLimit: this.received.timeLimit ?? this.task.options.timeLimit ?? conf.taskTimeLimit,
-      softTimeLimit: this.received.softTimeLimit ?? this.task.options.softTimeLimit ?? conf.taskSoftTimeLimit,
-      terminate: this.terminate,
-    })
+    const outcome = await runTask(
+      this.task,
+      this.request,
+      new TaskEnvironment(
+        (req, state, meta) =>
+          backend
+            ? backend.storeResult(req.id, meta, state, { request: this.storeRequest() })
+            : Promise.resolve(),
+        this.received.timeLimit ?? this.task.options.timeLimit ?? conf.taskTimeLimit,
+        this.received.softTimeLimit ?? this.task.options.softTimeLimit ?? conf.taskSoftTimeLimit,
+        this.terminate,
+      ),
+    )
     await this.settleOutcome(outcome)
   }
 
