@@ -21,7 +21,7 @@ describe('options', () => {
       globalKeyprefix: '',
       queueOrderStrategy: 'round_robin',
       fanoutExchanges: ['celery.pidbox', 'celeryev'],
-      fetchBatchSize: 100,
+      fetchBatchSize: 200,
     })
   })
 
