@@ -26,6 +26,14 @@ interface Row {
   lower?: boolean
 }
 
+/** A round-trip row: q, BullMQ, Celery and the raw loop, for one figure (`p50`, `warm.p99`...). */
+const roundTripRow = (label: string, figure: string): Row => ({
+  label,
+  q: `q.redis.roundtrip.${figure}`,
+  peers: [`bullmq.roundtrip.${figure}`, `celery.roundtrip.${figure}`, `raw.redis.roundtrip.${figure}`],
+  lower: true,
+})
+
 const num = (v: number, unit?: string) => {
   if (!Number.isFinite(v)) return '—'
   if (unit === 'ms') return v < 100 ? v.toFixed(3) : Math.round(v).toLocaleString('en-US')
@@ -146,30 +154,10 @@ export function markdown(r: Results, checks: readonly Check[], info: RunInfo): s
       peers: [undefined, undefined, 'raw.redis.drain.rpop100.same'],
     },
     { label: 'end to end (tasks/s)', q: 'q.redis.e2e', peers: [undefined, undefined, undefined] },
-    {
-      label: 'round trip p50 (ms)',
-      q: 'q.redis.roundtrip.p50',
-      peers: ['bullmq.roundtrip.p50', 'celery.roundtrip.p50', 'raw.redis.roundtrip.p50'],
-      lower: true,
-    },
-    {
-      label: 'round trip p99 (ms)',
-      q: 'q.redis.roundtrip.p99',
-      peers: ['bullmq.roundtrip.p99', 'celery.roundtrip.p99', 'raw.redis.roundtrip.p99'],
-      lower: true,
-    },
-    {
-      label: 'round trip p50, warm worker (ms)',
-      q: 'q.redis.roundtrip.warm.p50',
-      peers: ['bullmq.roundtrip.warm.p50', 'celery.roundtrip.warm.p50', 'raw.redis.roundtrip.warm.p50'],
-      lower: true,
-    },
-    {
-      label: 'round trip p99, warm worker (ms)',
-      q: 'q.redis.roundtrip.warm.p99',
-      peers: ['bullmq.roundtrip.warm.p99', 'celery.roundtrip.warm.p99', 'raw.redis.roundtrip.warm.p99'],
-      lower: true,
-    },
+    roundTripRow('round trip p50 (ms)', 'p50'),
+    roundTripRow('round trip p99 (ms)', 'p99'),
+    roundTripRow('round trip p50, warm worker (ms)', 'warm.p50'),
+    roundTripRow('round trip p99, warm worker (ms)', 'warm.p99'),
     {
       label: 'worker start() before consuming (ms)',
       q: 'q.redis.drain.c100.startup',

@@ -19,16 +19,6 @@ export class Script {
     this.sha = createHash('sha1').update(lua).digest('hex')
   }
 
-  /** Runs on `client` (auto-pipelined when the client is). */
-  async run(client: Redis, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>) {
-    try {
-      return await client.evalsha(this.sha, keys.length, ...keys, ...args)
-    } catch (err) {
-      if (!isNoScript(err)) throw err
-      return client.eval(this.lua, keys.length, ...keys, ...args)
-    }
-  }
-
   /**
    * Sends an EVALSHA now, as a plain command: written to the socket at once when the client is
    * connected (past ioredis' auto-pipeline, which would wait for the next turn of the event
