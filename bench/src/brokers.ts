@@ -30,6 +30,45 @@ export function reachable(url: string, defaultPort: number, timeoutMs = 2_000): 
   })
 }
 
+/**
+ * Latencies (ms) of `count` sequential PINGs to Redis on a bare socket (no client library): what
+ * one hop to Redis and back costs on this host at the moment, the floor under every round trip
+ * measured beside it. On a shared virtual machine it moves from run to run.
+ */
+export async function pingLatencies(url: string, count: number): Promise<number[]> {
+  const u = new URL(url)
+  const socket = tcpConnect({ host: u.hostname || '127.0.0.1', port: Number(u.port) || 6379 })
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('error', reject)
+  })
+  socket.setNoDelay(true)
+  const reply = '+PONG\r\n'.length
+  let got = 0
+  let answered: (() => void) | undefined
+  socket.on('data', (chunk: Buffer) => {
+    got += chunk.length
+    if (got >= reply) {
+      got -= reply
+      answered?.()
+    }
+  })
+  const out: number[] = []
+  try {
+    for (let i = 0; i < count; i++) {
+      const t0 = performance.now()
+      await new Promise<void>((resolve) => {
+        answered = resolve
+        socket.write('PING\r\n')
+      })
+      out.push(performance.now() - t0)
+    }
+  } finally {
+    socket.destroy()
+  }
+  return out
+}
+
 /** A RabbitMQ vhost made for this run with rabbitmqctl; `/` when rabbitmqctl cannot. */
 export class RabbitVhost {
   private constructor(

@@ -2,7 +2,7 @@
  * Summarises V8 CPU profiles (`node --cpu-prof`): the functions with the most self time, with
  * file:line, and the files that take the most. For results/profiles/*.md.
  *
- *   tsx src/profile-summary.ts results/profiles/q-redis-c100-*.cpuprofile [--top=30]
+ *   tsx src/profile-summary.ts results/profiles/q-redis-c100-*.cpuprofile [--top=30] [--window=w.json]
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { SourceMap } from 'node:module'
@@ -66,8 +66,16 @@ function original(url: string, line: number, column: number): { file: string; li
   return { file: where(url), line: line + 1 }
 }
 
-/** Self time per function and per file, in ms, of one or more profiles. */
-export function summarise(files: readonly string[], top = 30): string {
+/**
+ * Self time per function and per file, in ms, of one or more profiles; with `window` (µs on the
+ * monotonic clock of `process.hrtime`, which the profiles' timestamps use), only the samples
+ * taken in it.
+ */
+export function summarise(
+  files: readonly string[],
+  top = 30,
+  window?: { start: number; end: number },
+): string {
   const byFn = new Map<string, number>()
   const byFile = new Map<string, number>()
   let total = 0
@@ -77,7 +85,10 @@ export function summarise(files: readonly string[], top = 30): string {
     const self = new Map<number, number>()
     const samples = p.samples ?? []
     const deltas = p.timeDeltas ?? []
+    let at = p.startTime
     for (let i = 0; i < samples.length; i++) {
+      at += deltas[i] ?? 0
+      if (window && (at < window.start || at > window.end)) continue
       const us = deltas[i + 1] ?? deltas[i] ?? 0
       self.set(samples[i]!, (self.get(samples[i]!) ?? 0) + us / 1000)
     }
@@ -120,10 +131,14 @@ export function summarise(files: readonly string[], top = 30): string {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2)
   const top = Number(args.find((a) => a.startsWith('--top='))?.slice(6) ?? 30)
+  // --window=file.json: {start, end} in µs of process.hrtime (e.g. written by the measuring side).
+  const windowFile = args.find((a) => a.startsWith('--window='))?.slice(9)
+  const window = windowFile ? JSON.parse(readFileSync(windowFile, 'utf8')) : undefined
   console.log(
     summarise(
       args.filter((a) => !a.startsWith('--')),
       top,
+      window,
     ),
   )
 }

@@ -402,9 +402,15 @@ export async function roundTripGroup(
   // Each function measures the calls after its warm-up; both windows come from one sequence.
   const calls = 2 * count + plan.settle
   const { qRoundTrips } = await import('./q/roundtrip.js')
+  const { pingLatencies } = await import('./brokers.js')
   const q: number[][] = []
-  for (let i = 0; i < r; i++)
+  const pings: number[][] = []
+  for (let i = 0; i < r; i++) {
+    // The host's floor of the moment, right before each repetition (see pingLatencies).
+    pings.push(await pingLatencies(ctx.redisUrl, 2 * count))
     q.push(await qRoundTrips(ctx.redisUrl, ctx.backendUrl, queueName(ctx, 'rt'), calls, plan.warmup))
+  }
+  recordLatency(ctx, 'host.redis.ping', pings, 'sequential PINGs on a bare socket, before each q repetition')
   recordRoundTrips(ctx, 'q.redis.roundtrip', plan, q, 'sequential delay+get, Redis broker and backend')
   const { rawRoundTrips } = await import('./peers/raw-redis.js')
   const raw: number[][] = []

@@ -34,6 +34,17 @@ const roundTripRow = (label: string, figure: string): Row => ({
   lower: true,
 })
 
+/** The host's one-hop floor of the run (bare-socket PINGs), under the Redis table when measured. */
+function hostFloor(r: Results): string[] {
+  const p50 = value(r, 'host.redis.ping.p50')
+  const p99 = value(r, 'host.redis.ping.p99')
+  if (!Number.isFinite(p50)) return []
+  return [
+    '',
+    `One hop to Redis and back on this host during the round trips (sequential PINGs on a bare socket, no client library): p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms. A PING crosses twice (to Redis and back); a round trip of \`delay\` + \`get\` crosses at least four times, in q as in the raw loop (client to Redis, Redis to the worker, the worker to Redis, Redis to the client): two PINGs is its floor.`,
+  ]
+}
+
 const num = (v: number, unit?: string) => {
   if (!Number.isFinite(v)) return '—'
   if (unit === 'ms') return v < 100 ? v.toFixed(3) : Math.round(v).toLocaleString('en-US')
@@ -282,6 +293,7 @@ export function markdown(r: Results, checks: readonly Check[], info: RunInfo): s
       SAME_MESSAGE,
       '',
       table(r, ['', 'q', 'BullMQ', 'Celery (Python)', 'raw ioredis'], keep(redisRows)),
+      ...hostFloor(r),
     )
   if (has(amqpRows))
     out.push(
