@@ -5,11 +5,15 @@
  * differently next time, so either disqualifies it.
  */
 
-/** The answer for each object asked about (it never changes for one). */
+/** The answer for each frozen object asked about (it never changes for one). */
 const answers = new WeakMap<object, boolean>()
 
 /** Whether `value` is a frozen array or object of primitives, in data properties only. */
 export function isFrozenPrimitives(value: object): boolean {
+  // Most objects asked about are a message's own arguments, made for it and not frozen: answered
+  // without the map. An entry per such object cost more than the check (a publish batch spent
+  // ~6% of its time here, and the collector more on the map's entries).
+  if (!Object.isFrozen(value)) return false
   let frozen = answers.get(value)
   if (frozen === undefined) {
     frozen = Object.isFrozen(value)

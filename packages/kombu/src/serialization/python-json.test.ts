@@ -224,6 +224,17 @@ describe('pythonJson, a body of a few items', () => {
   })
 })
 
+describe('pythonJson, an object frozen after it was written', () => {
+  it('writes what the object holds once frozen', () => {
+    const kwargs: Record<string, unknown> = { a: 1 }
+    expect(pythonJson.encode([[], kwargs]).toString()).toBe('[[],{"a":1}]')
+    kwargs.b = 'two'
+    Object.freeze(kwargs)
+    expect(pythonJson.encode([[], kwargs]).toString()).toBe('[[],{"a":1,"b":"two"}]')
+    expect(pythonJson.encode([[], kwargs]).toString()).toBe('[[],{"a":1,"b":"two"}]')
+  })
+})
+
 describe('pythonJson, arguments written without JSON.stringify', () => {
   it('writes strings, numbers and the rest of an argument list as JSON.stringify does', () => {
     const strings = [
