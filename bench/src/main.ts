@@ -8,6 +8,7 @@
  * Writes results/latest.{json,md,png} (--quick: results/tmp/quick.*, --only: results/tmp/partial.*). Exits non-zero only when
  * a measurement crashed, never because a number is slow.
  */
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -29,6 +30,23 @@ const started = performance.now()
 const results = new Results()
 const log = (line: string) => console.log(line)
 const load0 = loadavg()
+
+/**
+ * The commit measured, and whether the library or bench sources differ from it (a run of work in
+ * progress); undefined outside a git checkout.
+ */
+function codeVersion(): string | undefined {
+  const root = fileURLToPath(new URL('../../', import.meta.url))
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  try {
+    const head = git('rev-parse', '--short', 'HEAD')
+    const dirty = git('status', '--porcelain', '--', 'packages', 'bench/src') !== ''
+    return dirty ? `${head}, with uncommitted changes to packages/ or bench/src/` : head
+  } catch {
+    return undefined
+  }
+}
 
 function pkgVersion(name: string): string {
   try {
@@ -157,6 +175,7 @@ const info = {
   reps: config.reps,
   roundTrips: config.roundTrips,
   durationSec,
+  code: codeVersion(),
   machine: `${cores.length} x ${cores[0]?.model ?? '?'}, load average ${load0[0]!.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end`,
   versions,
   configurations: [

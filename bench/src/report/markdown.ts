@@ -12,6 +12,8 @@ export interface RunInfo {
   reps: number
   roundTrips: number
   durationSec: number
+  /** The commit measured (see main.ts); absent in reports of older runs. */
+  code?: string
   machine: string
   versions: Record<string, string>
   configurations: string[]
@@ -273,7 +275,7 @@ export function markdown(r: Results, checks: readonly Check[], info: RunInfo): s
     `# q bench: ${info.date}${info.quick ? ' (--quick smoke)' : ''}`,
     '',
     `N = ${info.n.toLocaleString('en-US')} no-op tasks of ~300 bytes per measurement, ${info.reps} repetition(s), each figure the median;`,
-    `round trips: ${info.roundTrips.toLocaleString('en-US')} sequential calls per repetition. Whole run: ${Math.round(info.durationSec)} s.`,
+    `round trips: ${info.roundTrips.toLocaleString('en-US')} sequential calls per repetition. Whole run: ${Math.round(info.durationSec)} s.${info.code ? ` Code: ${info.code}.` : ''}`,
     `Machine: ${info.machine}. The machine is shared and noisy: ratios taken within this run are what count.`,
     '',
     `Versions: ${Object.entries(info.versions)
