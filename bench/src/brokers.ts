@@ -46,6 +46,7 @@ export async function pingLatencies(url: string, count: number): Promise<number[
   const reply = '+PONG\r\n'.length
   let got = 0
   let answered: (() => void) | undefined
+  let failed: ((err: Error) => void) | undefined
   socket.on('data', (chunk: Buffer) => {
     got += chunk.length
     if (got >= reply) {
@@ -53,17 +54,22 @@ export async function pingLatencies(url: string, count: number): Promise<number[
       answered?.()
     }
   })
+  // A server that goes away fails the measurement instead of leaving it waiting.
+  socket.on('error', (err) => failed?.(err))
+  socket.on('close', () => failed?.(new Error(`Redis closed the connection at ${u.host}`)))
   const out: number[] = []
   try {
     for (let i = 0; i < count; i++) {
       const t0 = performance.now()
-      await new Promise<void>((resolve) => {
+      await new Promise<void>((resolve, reject) => {
         answered = resolve
+        failed = reject
         socket.write('PING\r\n')
       })
       out.push(performance.now() - t0)
     }
   } finally {
+    failed = undefined
     socket.destroy()
   }
   return out

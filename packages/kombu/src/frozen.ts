@@ -16,10 +16,9 @@ export function isFrozenPrimitives(value: object): boolean {
   if (!Object.isFrozen(value)) return false
   let frozen = answers.get(value)
   if (frozen === undefined) {
-    frozen = Object.isFrozen(value)
-    if (frozen)
-      for (const d of Object.values(Object.getOwnPropertyDescriptors(value)))
-        if (!('value' in d) || (typeof d.value === 'object' && d.value !== null)) frozen = false
+    frozen = true
+    for (const d of Object.values(Object.getOwnPropertyDescriptors(value)))
+      if (!('value' in d) || (typeof d.value === 'object' && d.value !== null)) frozen = false
     answers.set(value, frozen)
   }
   return frozen
