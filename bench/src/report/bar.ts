@@ -64,7 +64,12 @@ function rawRoundTrip(r: Results, p: 'p50' | 'p99'): Pick<Check, 'diagnostic'> {
   if (!Number.isFinite(raw)) return {}
   const warm = r.get(`raw.redis.roundtrip.warm.${p}`)
   const after = Number.isFinite(warm) ? ` (warm: ${warm.toFixed(3)} ms)` : ''
-  return { diagnostic: { measured: `raw ioredis loop, same path: ${raw.toFixed(3)} ms${after}`, value: raw } }
+  // The host's one-hop floor of the run (a round trip makes at least two such hops).
+  const ping = r.get(`host.redis.ping.${p}`)
+  const floor = Number.isFinite(ping) ? `; one bare PING on this host: ${ping.toFixed(3)} ms` : ''
+  return {
+    diagnostic: { measured: `raw ioredis loop, same path: ${raw.toFixed(3)} ms${after}${floor}`, value: raw },
+  }
 }
 
 /** q's warm figure, said after the issue's (a fresh worker's first calls). */
