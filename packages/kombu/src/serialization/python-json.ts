@@ -71,12 +71,12 @@ const frozenJson = new WeakMap<object, string>()
 
 /** A frozen object's JSON when it holds only primitives, in data properties; else undefined. */
 function frozenText(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || !isFrozenPrimitives(value)) return undefined
+  if (typeof value !== 'object' || value === null) return undefined
+  // A text kept is the answer already (one lookup per message for Celery's shared embed).
   let text = frozenJson.get(value)
-  if (text === undefined) {
-    text = JSON.stringify(value)
-    frozenJson.set(value, text)
-  }
+  if (text !== undefined || !isFrozenPrimitives(value)) return text
+  text = JSON.stringify(value)
+  frozenJson.set(value, text)
   return text
 }
 
