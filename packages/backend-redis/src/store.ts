@@ -65,6 +65,21 @@ local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if last[2] then redis.call('EXPIREAT', KEYS[1], math.ceil(tonumber(last[2]))) end
 return 1`
 
+/**
+ * Runs `issue`, whose commands ioredis writes at once on a connected client, with the socket
+ * corked: they leave in one write. (Not yet connected, ioredis queues them and sends them
+ * together anyway.)
+ */
+function inOneWrite(client: Redis, issue: () => void): void {
+  const stream = client.status === 'ready' ? client.stream : undefined
+  stream?.cork()
+  try {
+    issue()
+  } finally {
+    stream?.uncork()
+  }
+}
+
 /** A KeyValueStore on ioredis. The store owns its client: close() closes it. */
 export class RedisStore implements KeyValueStore, AsyncDisposable {
   /** The command connection. */
@@ -134,14 +149,10 @@ export class RedisStore implements KeyValueStore, AsyncDisposable {
     // The tick's writes leave in one socket write. Plain commands, not an ioredis pipeline: a
     // pipeline per result kept a worker's objects alive through young-generation collections
     // until the next full one (a third of its allocation survived each scavenge).
-    const stream = batch.length > 1 && this.client.status === 'ready' ? this.client.stream : undefined
-    stream?.cork()
-    try {
+    inOneWrite(this.client, () => {
       for (const w of batch)
         SET_UNLESS_SUCCEEDED.send(this.client, [w.key], [w.value, w.ms]).then(() => w.resolve(), w.reject)
-    } finally {
-      stream?.uncork()
-    }
+    })
   }
 
   async set(key: string, value: Buffer, expiresSeconds: number | null): Promise<void> {
@@ -163,16 +174,12 @@ export class RedisStore implements KeyValueStore, AsyncDisposable {
     const client = this.client
     const send = (name: string, args: Array<string | number | Buffer>) =>
       client.sendCommand(new Command(name, args, { replyEncoding: 'utf8' })) as Promise<unknown>
-    const stream = client.status === 'ready' ? client.stream : undefined
     const sent: Array<Promise<unknown>> = []
-    stream?.cork()
-    try {
+    inOneWrite(client, () => {
       sent.push(send('multi', []))
       for (const [name, ...args] of commands) sent.push(send(String(name), args))
       sent.push(send('exec', []))
-    } finally {
-      stream?.uncork()
-    }
+    })
     // A command refused while queued fails the EXEC too: report the command's own error.
     const settled = await Promise.allSettled(sent)
     for (const r of settled) if (r.status === 'rejected') throw r.reason
