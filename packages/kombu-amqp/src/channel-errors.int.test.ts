@@ -73,6 +73,27 @@ describe('channel errors', () => {
     expect(conn.state).toBe('connected')
   })
 
+  it('an ack asked for before an operation the broker refuses is not lost with the channel', async () => {
+    const conn = await connect()
+    const queue = queue_('acked')
+    const inbox = new Inbox<string>()
+    const consumer = await new Consumer(conn, { queues: queue, onMessage: inbox.onMessage }).consume()
+    const producer = new Producer(conn)
+    await producer.publish('acked', { routingKey: queue.name, confirm: true })
+    const [acked] = await inbox.collect(1)
+    const channel = (consumer as unknown as { channel: import('@q/kombu').Channel }).channel
+    // Not awaited: the ack is batched until the end of the turn, and the refused declare follows.
+    const ack = acked!.ack()
+    await expect(channel.declareQueue(new Queue(name('missing')), { passive: true })).rejects.toBeInstanceOf(
+      ChannelError,
+    )
+    await ack
+    await producer.publish('next', { routingKey: queue.name, confirm: true })
+    // Had the ack gone after the declare, the broker would have delivered 'acked' again first.
+    expect((await inbox.collect(2)).map((m) => m.body)).toEqual(['acked', 'next'])
+    await inbox.messages[1]!.ack()
+  })
+
   it('an ack for a message of a channel that has been replaced is refused, not sent to the wrong message', async () => {
     const conn = await connect()
     const queue = queue_('stale')

@@ -246,7 +246,6 @@ export class AmqpChannel implements Channel, LinkHost {
         'RabbitMQ redelivers only with requeue (basic.recover requeue=false is not implemented)',
       )
     await this.run('basic.recover', async (link) => {
-      link.acks.flush()
       await link.ch.recover()
       // Every unacked message comes again with a new tag; the old tags are void.
       link.acks.forgetAll()
@@ -341,6 +340,10 @@ export class AmqpChannel implements Channel, LinkHost {
     for (let attempt = 0; ; attempt++) {
       const link = await this.current()
       try {
+        // Acks asked for before the operation leave before it, as they were asked: one the broker
+        // refuses closes the channel, and an ack still batched behind it would be lost (the
+        // message delivered again).
+        link.acks.flush()
         return await op(link)
       } catch (err) {
         const unsent = err instanceof Error && /^Channel ended, no reply/.test(err.message)
