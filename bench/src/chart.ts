@@ -1,7 +1,7 @@
 /**
- * The chart of a run: horizontal bars per panel (q in blue, peers in orange, raw client limits in
- * grey), drawn as SVG and rendered to PNG with @resvg/resvg-js (a prebuilt binary from the npm
- * registry; text in DejaVu Sans or whatever sans-serif the system has).
+ * The chart of a run: horizontal bars per panel (q in blue, peers in orange, raw client loops and
+ * the brokers alone in grey), drawn as SVG and rendered to PNG with @resvg/resvg-js (a prebuilt
+ * binary from the npm registry; text in DejaVu Sans or whatever sans-serif the system has).
  */
 
 import { bullBestDrain } from './report/bar.js'
@@ -53,24 +53,30 @@ function panels(r: Results): Panel[] {
       ],
     },
     {
-      title: 'Publish',
+      title: 'Redis: publish',
       unit: 'msg/s',
       bars: [
-        { label: 'q Redis, delay awaited', value: g('q.redis.publish.single'), kind: 'q' },
-        { label: 'q Redis, 1,000 in flight', value: g('q.redis.publish.batched'), kind: 'q' },
+        { label: 'q, delay awaited', value: g('q.redis.publish.single'), kind: 'q' },
+        { label: 'q, 1,000 in flight', value: g('q.redis.publish.batched'), kind: 'q' },
         { label: 'BullMQ add', value: g('bullmq.publish.single'), kind: 'peer' },
         { label: 'BullMQ addBulk', value: g('bullmq.publish.batched'), kind: 'peer' },
         { label: 'ioredis LPUSH awaited', value: g('raw.redis.publish.single'), kind: 'limit' },
         { label: 'ioredis LPUSH pipelined', value: g('raw.redis.publish.batched'), kind: 'limit' },
-        {
-          label: "ioredis pipelined, q's msg",
-          value: g('raw.redis.publish.batched.same'),
-          kind: 'limit',
-        },
-        { label: 'q RabbitMQ, delay awaited', value: g('q.amqp.publish.single'), kind: 'q' },
-        { label: 'q RabbitMQ, 1,000 in flight', value: g('q.amqp.publish.batched'), kind: 'q' },
+        { label: "ioredis pipelined, q's msg", value: g('raw.redis.publish.batched.same'), kind: 'limit' },
+        { label: 'Redis alone', value: g('wire.redis.publish'), kind: 'limit' },
+        { label: "Redis alone, q's msg", value: g('wire.redis.publish.same'), kind: 'limit' },
+      ],
+    },
+    {
+      title: 'RabbitMQ: publish',
+      unit: 'msg/s',
+      bars: [
+        { label: 'q, delay awaited', value: g('q.amqp.publish.single'), kind: 'q' },
+        { label: 'q, 1,000 in flight', value: g('q.amqp.publish.batched'), kind: 'q' },
         { label: 'amqplib publish', value: g('raw.amqp.publish.batched'), kind: 'limit' },
         { label: "amqplib publish, q's msg", value: g('raw.amqp.publish.batched.same'), kind: 'limit' },
+        { label: 'RabbitMQ alone', value: g('wire.amqp.publish'), kind: 'limit' },
+        { label: "RabbitMQ alone, q's msg", value: g('wire.amqp.publish.same'), kind: 'limit' },
       ],
     },
     {
@@ -142,7 +148,7 @@ export function chartSvg(r: Results, title: string): string {
   for (const [kind, label] of [
     ['q', 'q'],
     ['peer', 'peer (BullMQ, Python Celery)'],
-    ['limit', 'raw client loop (limit)'],
+    ['limit', 'raw client loop or broker alone (limit)'],
   ] as const) {
     parts.push(`<rect x="${lx}" y="${y}" width="14" height="14" fill="${COLORS[kind]}"/>`)
     parts.push(`<text x="${lx + 20}" y="${y + 12}" font-size="12">${esc(label)}</text>`)

@@ -4,7 +4,7 @@
  */
 
 /** Units of the figures. */
-export type Unit = 'msg/s' | 'ms' | 'MB' | 'MB/100k tasks' | 'bytes'
+export type Unit = 'msg/s' | 'ms' | 'MB' | 'MB/100k tasks' | 'bytes' | 'µs/task'
 
 /** One figure: the median of `runs`. */
 export interface Measurement {

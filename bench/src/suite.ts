@@ -5,7 +5,7 @@
  */
 import { AmqpAdmin, type RedisAdmin } from './brokers.js'
 import { NodeChild, runChild } from './child.js'
-import type { BenchConfig } from './config.js'
+import { type BenchConfig, RAW_PAYLOAD } from './config.js'
 import { amqpBroker, type QBroker, redisBroker } from './q/broker.js'
 import { qDrain, qEndToEnd } from './q/drain.js'
 import type { QMemoryParams } from './q/memory.js'
@@ -93,6 +93,7 @@ export async function qMemoryGroup(ctx: Context): Promise<void> {
 export async function rawRedisGroup(ctx: Context): Promise<void> {
   const { n } = ctx.config
   const { captureQRedisMessage, lpushPipelined, lpushSingle } = await import('./peers/raw-redis.js')
+  const { redisWirePublish } = await import('./peers/wire.js')
   const client = ctx.redis.client
   // The loops run with the issue's bare payload, then with the envelope q LPUSHes (suffix .same).
   const broker = redisBroker(ctx.redisUrl, ctx.redis)
@@ -114,9 +115,13 @@ export async function rawRedisGroup(ctx: Context): Promise<void> {
       await client.del(key)
       const batched = rate(n, await lpushPipelined(client, key, n, 1_000, payload))
       await client.del(key)
+      // The same batches pre-encoded on a bare socket: what Redis alone accepts of the message.
+      const wire = rate(n, await redisWirePublish(ctx.redisUrl, key, n, payload ?? RAW_PAYLOAD))
+      await client.del(key)
       return {
         [`raw.redis.publish.single${suffix}`]: single,
         [`raw.redis.publish.batched${suffix}`]: batched,
+        [`wire.redis.publish${suffix}`]: wire,
       }
     })
     for (const mode of ['rpop', 'brpop'] as const) {
@@ -145,6 +150,7 @@ export async function rawAmqpGroup(ctx: Context, q: QBroker): Promise<void> {
   const { BARE_MESSAGE, captureQAmqpMessage, declareRawQueue, publishRaw } = await import(
     './peers/raw-amqp.js'
   )
+  const { amqpWirePublish } = await import('./peers/wire.js')
   const { connect } = await import('amqplib')
   const admin = await AmqpAdmin.open(ctx.amqpUrl)
   const conn = await connect(ctx.amqpUrl)
@@ -188,6 +194,26 @@ export async function rawAmqpGroup(ctx: Context, q: QBroker): Promise<void> {
         }
       })
     }
+    // RabbitMQ alone: both messages' frames pre-encoded on a bare socket, in turn in each repetition.
+    await reps(ctx, async () => {
+      const out: Record<string, number> = {}
+      for (const [suffix, message] of [
+        ['', BARE_MESSAGE],
+        ['.same', same],
+      ] as const) {
+        const queue = queueName(ctx, 'wire')
+        await declareRawQueue(ch, queue)
+        try {
+          out[`wire.amqp.publish${suffix}`] = rate(
+            n,
+            await amqpWirePublish(ctx.amqpUrl, admin, queue, n, message),
+          )
+        } finally {
+          await admin.deleteQueue(queue)
+        }
+      }
+      return out
+    })
   } finally {
     await conn.close().catch(() => {})
     await admin.close()
@@ -486,10 +512,16 @@ export async function soakGroup(ctx: Context): Promise<void> {
     r.set('q.soak.rss.slope', 'MB/100k tasks', [settled.rssSlope], how)
     r.set('q.soak.heap.slope', 'MB/100k tasks', [settled.heapSlope], how)
     r.set('q.soak.rate', 'msg/s', [rate(s.tasks, s.ms)], note)
+    r.set(
+      'q.soak.cpu',
+      'µs/task',
+      [s.cpuUsPerTask],
+      `the worker's CPU time (user + system) per task, ${note}`,
+    )
     r.series['q.soak'] = s.samples
     r.series['q.soak.settled'] = settled.samples
     ctx.log(
-      `  q.soak: RSS ${s.rssStartMb} -> ${s.rssEndMb} MB (max ${s.rssMaxMb}); settled run: slope ${settled.rssSlope.toFixed(2)} MB/100k, heap slope ${settled.heapSlope.toFixed(2)} MB/100k`,
+      `  q.soak: RSS ${s.rssStartMb} -> ${s.rssEndMb} MB (max ${s.rssMaxMb}), ${s.cpuUsPerTask.toFixed(1)} µs CPU per task; settled run: slope ${settled.rssSlope.toFixed(2)} MB/100k, heap slope ${settled.heapSlope.toFixed(2)} MB/100k`,
     )
   } finally {
     await broker.close()

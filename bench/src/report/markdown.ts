@@ -95,18 +95,18 @@ function table(r: Results, head: string[], rows: Row[]): string {
 function checkTable(checks: readonly Check[]): string {
   const mark = (p: boolean | undefined) => (p === undefined ? 'not measured' : p ? '**met**' : '**short**')
   return [
-    "| goal | this run (raw: the issue's 300-byte message) | target | | diagnostic: the raw loop sending q's own message (round trip: the raw loop over the same path) |",
+    "| goal | this run (raw: the issue's 300-byte message) | target | | diagnostic: the raw loop sending q's own message, and the broker alone fed it (round trip: the raw loop over the same path) |",
     '| --- | --- | --- | --- | --- |',
     ...checks.map(
       (c) =>
-        `| ${c.goal} | ${c.measured} | ${c.target} | ${mark(c.pass)} | ${c.diagnostic?.measured ?? ''} |`,
+        `| ${c.goal} | ${c.measured} | ${c.target} | ${mark(c.pass)} | ${[c.diagnostic?.measured, c.ceiling?.measured].filter(Boolean).join('; ')} |`,
     ),
   ].join('\n')
 }
 
 /** What the rows "raw, same message as q" are, under each broker's heading. */
 const SAME_MESSAGE =
-  'Rows marked "raw, same message as q": the raw loop sends, verbatim, the message q sends for the no-op task (Celery headers and properties on RabbitMQ, Kombu\'s JSON envelope on Redis) instead of the issue\'s bare ~300 bytes: a diagnostic of how close q is to what the broker allows for that message. The bar is held against the 300-byte loops.'
+  'Rows marked "raw, same message as q": the raw loop sends, verbatim, the message q sends for the no-op task (Celery headers and properties on RabbitMQ, Kombu\'s JSON envelope on Redis) instead of the issue\'s bare ~300 bytes: a diagnostic of how close q is to what the broker allows for that message. Rows marked "broker alone": no client library at all, the message\'s bytes encoded once and written again and again on a bare socket, so the broker has the machine to itself: the most any client could publish of that message here. The bar is held against the 300-byte client loops.'
 
 /** The whole report. */
 export function markdown(r: Results, checks: readonly Check[], info: RunInfo): string {
@@ -130,6 +130,16 @@ export function markdown(r: Results, checks: readonly Check[], info: RunInfo): s
       label: 'publish, batched; raw, same message as q',
       q: 'q.redis.publish.batched',
       peers: [undefined, undefined, 'raw.redis.publish.batched.same'],
+    },
+    {
+      label: 'publish, batched; broker alone (the LPUSH pre-encoded on a bare socket)',
+      q: 'q.redis.publish.batched',
+      peers: [undefined, undefined, 'wire.redis.publish'],
+    },
+    {
+      label: 'publish, batched; broker alone, same message as q',
+      q: 'q.redis.publish.batched',
+      peers: [undefined, undefined, 'wire.redis.publish.same'],
     },
     {
       label: 'drain, concurrency 1 (tasks/s; raw: BRPOP one at a time)',
@@ -209,6 +219,16 @@ export function markdown(r: Results, checks: readonly Check[], info: RunInfo): s
       label: 'publish, batched; raw, same message as q',
       q: 'q.amqp.publish.batched',
       peers: [undefined, 'raw.amqp.publish.batched.same'],
+    },
+    {
+      label: 'publish, batched; broker alone (the frames pre-encoded on a bare socket)',
+      q: 'q.amqp.publish.batched',
+      peers: [undefined, 'wire.amqp.publish'],
+    },
+    {
+      label: 'publish, batched; broker alone, same message as q',
+      q: 'q.amqp.publish.batched',
+      peers: [undefined, 'wire.amqp.publish.same'],
     },
     {
       label: 'drain, concurrency 1 (tasks/s)',
@@ -320,7 +340,7 @@ export function markdown(r: Results, checks: readonly Check[], info: RunInfo): s
       '',
       '## Worker memory over a long run (q on Redis)',
       '',
-      `${r.measurements['q.soak.rss.end']?.note ?? ''}: ${num(r.get('q.soak.rate'))} tasks/s. The trend comes from a second run in which the worker (\`--expose-gc\`) runs a full garbage collection every 1% of the tasks and is sampled right after it: after warm-up (the first quarter), RSS slope ${r.get('q.soak.rss.slope').toFixed(2)} MB and heap slope ${r.get('q.soak.heap.slope').toFixed(2)} MB per 100k tasks. As they come, RSS and heap swing with the collection cycle by more than the trend to measure; the frequent collections keep that run's RSS lower, so its level is not the one reported.`,
+      `${r.measurements['q.soak.rss.end']?.note ?? ''}: ${num(r.get('q.soak.rate'))} tasks/s${Number.isFinite(r.get('q.soak.cpu')) ? `, ${r.get('q.soak.cpu').toFixed(1)} µs of the worker's CPU per task` : ''}. The trend comes from a second run in which the worker (\`--expose-gc\`) runs a full garbage collection every 1% of the tasks and is sampled right after it: after warm-up (the first quarter), RSS slope ${r.get('q.soak.rss.slope').toFixed(2)} MB and heap slope ${r.get('q.soak.heap.slope').toFixed(2)} MB per 100k tasks. As they come, RSS and heap swing with the collection cycle by more than the trend to measure; the frequent collections keep that run's RSS lower, so its level is not the one reported.`,
       '',
       '| tasks run | RSS (MB) | heap used (MB) | settled run: RSS after a full GC (MB) | heap after a full GC (MB) |',
       '| --- | --- | --- | --- | --- |',
