@@ -92,7 +92,7 @@ app.task('cli.add', (x: number, y: number) => x + y)
     expect(purged.stdout).toContain('Purged 3 messages')
   })
 
-  it('q worker with V8 heap options runs tasks (node started again with the flags) and stops on SIGTERM', async () => {
+  it('q worker with V8 heap options runs tasks (node started again with the restart flags, the growing percentage set in it) and stops on SIGTERM', async () => {
     await worker.stop()
     const child = spawn(
       tsx,
@@ -108,6 +108,7 @@ app.task('cli.add', (x: number, y: number) => x + y)
         'warning',
         '--without-mingle',
         '--max-semi-space-size=2',
+        '--heap-growing-percent=30',
       ],
       { cwd: root },
     )
@@ -132,5 +133,10 @@ app.task('cli.add', (x: number, y: number) => x + y)
     expect(noApp.stderr).toContain('-A/--app <module> is required')
     const missing = await q('call', '-A', './no/such/module', 'cli.add')
     expect(missing.stderr).toContain("Cannot find the app module './no/such/module'")
+    const badHeap = await q('worker', '-A', appModule, '--heap-growing-percent=lots')
+    expect(badHeap.status).toBe(1)
+    expect(badHeap.stderr).toContain(
+      "--heap-growing-percent must be a whole number from 1 to 1000, got 'lots'",
+    )
   })
 })

@@ -9,7 +9,7 @@ import type { Celery } from '../app.js'
 import type { LogLevel } from '../worker/worker-log.js'
 import { banner } from './banner.js'
 import { loadApp } from './load-app.js'
-import { hasFlags, heapFlags, relaunch } from './node-flags.js'
+import { hasFlags, heapFlags, relaunch, runtimeHeapFlags } from './node-flags.js'
 
 /** Where the commands write. */
 export interface Io {
@@ -45,8 +45,9 @@ async function needApp(spec: string | undefined): Promise<Celery> {
 
 /**
  * `q worker -A <module> [-Q a,b] [-c N] [-l info] [-n name@%h] [--prefetch-multiplier N] [--json-logs]
- * [--without-mingle] [--max-semi-space-size MB] [--optimize-for-size]`. The last two are V8 heap
- * settings (see node-flags.ts): the command starts node again with them unless it runs with them.
+ * [--without-mingle] [--max-semi-space-size MB] [--optimize-for-size] [--heap-growing-percent N]`.
+ * The last three are V8 heap settings (see node-flags.ts): the command starts node again with the
+ * first two unless it runs with them; the third is set in the running process.
  */
 export async function workerCommand(argv: string[], io: Io, signals = true): Promise<number> {
   const { values } = parseArgs({
@@ -63,12 +64,17 @@ export async function workerCommand(argv: string[], io: Io, signals = true): Pro
       'without-mingle': { type: 'boolean' },
       'max-semi-space-size': { type: 'string' },
       'optimize-for-size': { type: 'boolean' },
+      'heap-growing-percent': { type: 'string' },
     },
   })
-  const flags = heapFlags({
+  const heap = {
     maxSemiSpaceSize: values['max-semi-space-size'],
     optimizeForSize: values['optimize-for-size'],
-  })
+    heapGrowingPercent: values['heap-growing-percent'],
+  }
+  // Checked (and set) before any restart, so a bad value fails here, not in the restarted process.
+  runtimeHeapFlags(heap)
+  const flags = heapFlags(heap)
   if (flags.length && !hasFlags(flags)) return relaunch(flags, process.argv[1] ?? '', process.argv.slice(2))
   const app = await needApp(values.app)
   const worker = await app.worker({

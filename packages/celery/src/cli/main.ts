@@ -14,9 +14,11 @@ const USAGE = `usage: q <command> -A <app module> [options]
 commands:
   worker   start a worker        (-Q queues, -c concurrency, -l loglevel, -n name@%h, --json-logs,
                                   --without-mingle; V8 heap, node restarted with the flags:
-                                  --max-semi-space-size MB (default 16; 4: ~-20% RSS, +20% CPU),
-                                  --optimize-for-size (~-40% RSS, ~2.4x CPU); before Node 22.15 the
-                                  restart keeps a ~40 MB parent: prefer NODE_OPTIONS there)
+                                  --max-semi-space-size MB (default 16), --optimize-for-size
+                                  (~-40% RSS, ~2.4x CPU); before Node 22.15 the restart keeps a
+                                  ~40 MB parent: prefer NODE_OPTIONS there; set in-process:
+                                  --heap-growing-percent N (V8 picks 10-300 by itself); semi-space
+                                  4 with growing 30: ~-33% RSS at about the same CPU)
   call     send a task by name   (--args JSON, --kwargs JSON, --countdown s, --expires s, -Q queue)
   result   wait for a result     (--timeout ms, --traceback)
   purge    delete waiting tasks  (-Q queues, -f to confirm)`

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { hasFlags, heapFlags, RELAUNCHED_ENV, relaunch } from './node-flags.js'
+import { hasFlags, heapFlags, RELAUNCHED_ENV, relaunch, runtimeHeapFlags } from './node-flags.js'
 
 describe('q worker heap settings', () => {
   it('maps the options to node flags, none by default', () => {
@@ -13,6 +13,23 @@ describe('q worker heap settings', () => {
     ])
     expect(() => heapFlags({ maxSemiSpaceSize: '0.5' })).toThrow(/whole number/)
     expect(() => heapFlags({ maxSemiSpaceSize: 'big' })).toThrow(/whole number/)
+  })
+
+  it('sets the heap growing percentage in the running process, and only a valid one', () => {
+    const set: string[] = []
+    const setFlags = (f: string) => void set.push(f)
+    expect(runtimeHeapFlags({}, setFlags)).toEqual([])
+    expect(runtimeHeapFlags({ maxSemiSpaceSize: '4' }, setFlags)).toEqual([])
+    expect(set).toEqual([])
+    expect(runtimeHeapFlags({ heapGrowingPercent: '30' }, setFlags)).toEqual(['--heap-growing-percent=30'])
+    expect(set).toEqual(['--heap-growing-percent=30'])
+    for (const bad of ['0', '1.5', 'lots', '1001', '-5'])
+      expect(() => runtimeHeapFlags({ heapGrowingPercent: bad }, setFlags)).toThrow(
+        /whole number from 1 to 1000/,
+      )
+    expect(set).toHaveLength(1)
+    // It is not a restart flag: V8 reads it at every full collection.
+    expect(heapFlags({ heapGrowingPercent: '30' })).toEqual([])
   })
 
   it('relaunches only a process that does not run with the flags yet', () => {

@@ -1,18 +1,27 @@
 /**
- * V8 heap settings of `q worker` (`--max-semi-space-size`, `--optimize-for-size`): the worker's
- * memory traded against its CPU. V8 reads these when the isolate is created (`v8.setFlagsFromString`
- * later leaves the heap's sizes as they were), so the command starts node again with them: with
- * `process.execve` where Node has it (the process is replaced: no second process), else as a
- * child process that this one waits for, passing on its signals and exit code.
+ * V8 heap settings of `q worker` (`--max-semi-space-size`, `--optimize-for-size`,
+ * `--heap-growing-percent`): the worker's memory traded against its CPU. V8 reads the first two
+ * when the isolate is created (`v8.setFlagsFromString` later leaves the heap's sizes as they were),
+ * so the command starts node again with them: with `process.execve` where Node has it (the process
+ * is replaced: no second process), else as a child process that this one waits for, passing on its
+ * signals and exit code. The third, how far V8 lets the old generation grow past what its last
+ * full collection kept before it collects again, V8 reads at every such collection: it is set in
+ * the running process (`runtimeHeapFlags`), and needs no restart; Node does not take it in
+ * NODE_OPTIONS.
  *
  * Measured on a Redis soak, concurrency 100 (bench/results/profiles/README.md, "Worker memory,
  * session 2b"): with the default young generation (16 MB semi-spaces) the RSS settles near
  * 120 MB; `--max-semi-space-size=4` near 102 MB at +20% CPU per task; `--optimize-for-size` near
  * 72 MB at ~2.4x the CPU per task. Without `process.execve` (before Node 22.15) the waiting parent
- * is a second node process (~40 MB): the same flags in `NODE_OPTIONS` avoid it.
+ * is a second node process (~40 MB): the same flags in `NODE_OPTIONS` avoid it. Session 7 of
+ * bench/results/profiles: with today's worker, `--max-semi-space-size=4` with
+ * `--heap-growing-percent=30` settles near 80 MB (Node's defaults: 110-125 MB) at the same CPU per
+ * task within this machine's noise, in the soak and in the drains.
  */
+
 import { spawn } from 'node:child_process'
 import { constants } from 'node:os'
+import { setFlagsFromString } from 'node:v8'
 import { ConfigurationError } from '../errors.js'
 
 /** Set in the environment of the relaunched worker: the flags it was started with. */
@@ -24,6 +33,11 @@ export interface HeapOptions {
   maxSemiSpaceSize?: string | undefined
   /** V8's `--optimize-for-size`: smaller heap growth and code, more CPU. */
   optimizeForSize?: boolean | undefined
+  /**
+   * V8's `--heap-growing-percent`: after a full collection, the old generation may grow by this
+   * percentage of what it kept before the next one (V8 picks 10-300% by itself). Set in-process.
+   */
+  heapGrowingPercent?: string | undefined
 }
 
 /** The node flags `options` ask for (none for the defaults). Throws on a size that is not a whole number of MB. */
@@ -39,6 +53,26 @@ export function heapFlags(options: HeapOptions): string[] {
   }
   if (options.optimizeForSize) flags.push('--optimize-for-size')
   return flags
+}
+
+/**
+ * The V8 flags of `options` that take effect in a running process (`--heap-growing-percent`), as
+ * `setFlags` (node:v8's `setFlagsFromString` by default) was given them. Throws on a percentage
+ * that is not a whole number from 1 to 1000, before setting anything.
+ */
+export function runtimeHeapFlags(
+  options: HeapOptions,
+  setFlags: (flag: string) => void = setFlagsFromString,
+): string[] {
+  if (options.heapGrowingPercent === undefined) return []
+  const pct = Number(options.heapGrowingPercent)
+  if (!Number.isInteger(pct) || pct < 1 || pct > 1000)
+    throw new ConfigurationError(
+      `--heap-growing-percent must be a whole number from 1 to 1000, got '${options.heapGrowingPercent}'`,
+    )
+  const flag = `--heap-growing-percent=${pct}`
+  setFlags(flag)
+  return [flag]
 }
 
 /** Whether this process already runs with `flags` (given to node or in NODE_OPTIONS, or set by a relaunch). */
