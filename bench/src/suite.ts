@@ -63,6 +63,13 @@ function record(ctx: Context, runs: ReadonlyArray<Record<string, number>>, note?
 
 const fmt = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : String(v))
 
+/**
+ * The lean heap of the soak's third run: what `NODE_OPTIONS=--max-semi-space-size=4 q worker
+ * --heap-growing-percent 30` gives a worker (the command sets the second in the running process,
+ * which V8 treats as this flag; measured the same).
+ */
+export const LEAN_HEAP = ['--max-semi-space-size=4', '--heap-growing-percent=30'] as const
+
 // ---------------------------------------------------------------- memory
 
 export async function qMemoryGroup(ctx: Context): Promise<void> {
@@ -518,10 +525,21 @@ export async function soakGroup(ctx: Context): Promise<void> {
       [s.cpuUsPerTask],
       `the worker's CPU time (user + system) per task, ${note}`,
     )
+    // Once more with the heap settings `q worker` offers (see packages/celery/src/cli/node-flags.ts),
+    // as the level: what the same worker needs when V8 is told to keep less room.
+    const lean = await qSoak(broker, queueName(ctx, 'soak'), total, every, false, LEAN_HEAP)
+    const leanNote = `${note}, node ${LEAN_HEAP.join(' ')}`
+    r.set('q.soak.lean.rss.end', 'MB', [lean.rssEndMb], leanNote)
+    r.set('q.soak.lean.rss.max', 'MB', [lean.rssMaxMb], leanNote)
+    r.set('q.soak.lean.cpu', 'µs/task', [lean.cpuUsPerTask], leanNote)
     r.series['q.soak'] = s.samples
     r.series['q.soak.settled'] = settled.samples
+    r.series['q.soak.lean'] = lean.samples
     ctx.log(
       `  q.soak: RSS ${s.rssStartMb} -> ${s.rssEndMb} MB (max ${s.rssMaxMb}), ${s.cpuUsPerTask.toFixed(1)} µs CPU per task; settled run: slope ${settled.rssSlope.toFixed(2)} MB/100k, heap slope ${settled.heapSlope.toFixed(2)} MB/100k`,
+    )
+    ctx.log(
+      `  q.soak.lean: RSS ${lean.rssStartMb} -> ${lean.rssEndMb} MB (max ${lean.rssMaxMb}), ${lean.cpuUsPerTask.toFixed(1)} µs CPU per task`,
     )
   } finally {
     await broker.close()

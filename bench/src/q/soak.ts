@@ -75,6 +75,8 @@ export async function qSoak(
   every: number,
   /** Settled: a full GC every 1% of the tasks, the samples taken right after it. */
   settle: boolean,
+  /** Node flags of the worker (V8 heap settings), besides `--expose-gc` when settled. */
+  nodeFlags: readonly string[] = [],
 ): Promise<SoakResult> {
   const params: QWorkerParams = {
     broker: broker.url,
@@ -87,7 +89,11 @@ export async function qSoak(
     // 75 samples after warm-up: a full collection leaves RSS within ±5 MB (V8 keeps its pages).
     ...(settle ? { gcEvery: Math.max(1, Math.round(total / 100)) } : {}),
   }
-  const child = new NodeChild('q-worker', { ...params }, settle ? { nodeFlags: ['--expose-gc'] } : {})
+  const child = new NodeChild(
+    'q-worker',
+    { ...params },
+    { nodeFlags: [...nodeFlags, ...(settle ? ['--expose-gc'] : [])] },
+  )
   try {
     const ready = await child.next('ready', 60_000)
     const cpu0 = cpuUsOf(child.pid)

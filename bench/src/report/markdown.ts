@@ -335,18 +335,19 @@ export function markdown(r: Results, checks: readonly Check[], info: RunInfo): s
     )
   const soak = r.series['q.soak']
   const settledAt = new Map((r.series['q.soak.settled'] ?? []).map((s) => [s.count, s]))
+  const leanAt = new Map((r.series['q.soak.lean'] ?? []).map((s) => [s.count, s]))
   if (soak?.length) {
     out.push(
       '',
       '## Worker memory over a long run (q on Redis)',
       '',
-      `${r.measurements['q.soak.rss.end']?.note ?? ''}: ${num(r.get('q.soak.rate'))} tasks/s${Number.isFinite(r.get('q.soak.cpu')) ? `, ${r.get('q.soak.cpu').toFixed(1)} µs of the worker's CPU per task` : ''}. The trend comes from a second run in which the worker (\`--expose-gc\`) runs a full garbage collection every 1% of the tasks and is sampled right after it: after warm-up (the first quarter), RSS slope ${r.get('q.soak.rss.slope').toFixed(2)} MB and heap slope ${r.get('q.soak.heap.slope').toFixed(2)} MB per 100k tasks. As they come, RSS and heap swing with the collection cycle by more than the trend to measure; the frequent collections keep that run's RSS lower, so its level is not the one reported.`,
+      `${r.measurements['q.soak.rss.end']?.note ?? ''}: ${num(r.get('q.soak.rate'))} tasks/s${Number.isFinite(r.get('q.soak.cpu')) ? `, ${r.get('q.soak.cpu').toFixed(1)} µs of the worker's CPU per task` : ''}. The trend comes from a second run in which the worker (\`--expose-gc\`) runs a full garbage collection every 1% of the tasks and is sampled right after it: after warm-up (the first quarter), RSS slope ${r.get('q.soak.rss.slope').toFixed(2)} MB and heap slope ${r.get('q.soak.heap.slope').toFixed(2)} MB per 100k tasks. As they come, RSS and heap swing with the collection cycle by more than the trend to measure; the frequent collections keep that run's RSS lower, so its level is not the one reported. A third run gives the worker the heap settings \`q worker\` offers to keep less room (\`--max-semi-space-size=4\`, \`--heap-growing-percent=30\`)${Number.isFinite(r.get('q.soak.lean.cpu')) ? `: ${r.get('q.soak.lean.cpu').toFixed(1)} µs of its CPU per task` : ''}.`,
       '',
-      '| tasks run | RSS (MB) | heap used (MB) | settled run: RSS after a full GC (MB) | heap after a full GC (MB) |',
-      '| --- | --- | --- | --- | --- |',
+      '| tasks run | RSS (MB) | heap used (MB) | settled run: RSS after a full GC (MB) | heap after a full GC (MB) | lean heap run: RSS (MB) |',
+      '| --- | --- | --- | --- | --- | --- |',
       ...soak.map((s) => {
         const after = s.count > 0 ? settledAt.get(s.count) : undefined
-        return `| ${s.count.toLocaleString('en-US')} | ${num(s.rssMb, 'MB')} | ${num(s.heapMb, 'MB')} | ${num(after?.rssMb ?? Number.NaN, 'MB')} | ${num(after?.heapMb ?? Number.NaN, 'MB')} |`
+        return `| ${s.count.toLocaleString('en-US')} | ${num(s.rssMb, 'MB')} | ${num(s.heapMb, 'MB')} | ${num(after?.rssMb ?? Number.NaN, 'MB')} | ${num(after?.heapMb ?? Number.NaN, 'MB')} | ${num(leanAt.get(s.count)?.rssMb ?? Number.NaN, 'MB')} |`
       }),
     )
   }
