@@ -18,7 +18,7 @@ commands:
                                   (~-40% RSS, ~2.4x CPU); before Node 22.15 the restart keeps a
                                   ~40 MB parent: prefer NODE_OPTIONS there; set in-process:
                                   --heap-growing-percent N (V8 picks 10-300 by itself); semi-space
-                                  4 with growing 30: ~-33% RSS at about the same CPU)
+                                  4 with growing 30: ~-33% RSS, 0-30% more CPU)
   call     send a task by name   (--args JSON, --kwargs JSON, --countdown s, --expires s, -Q queue)
   result   wait for a result     (--timeout ms, --traceback)
   purge    delete waiting tasks  (-Q queues, -f to confirm)`

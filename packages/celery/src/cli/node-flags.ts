@@ -15,8 +15,8 @@
  * 72 MB at ~2.4x the CPU per task. Without `process.execve` (before Node 22.15) the waiting parent
  * is a second node process (~40 MB): the same flags in `NODE_OPTIONS` avoid it. Session 7 of
  * bench/results/profiles: with today's worker, `--max-semi-space-size=4` with
- * `--heap-growing-percent=30` settles near 80 MB (Node's defaults: 110-125 MB) at the same CPU per
- * task within this machine's noise, in the soak and in the drains.
+ * `--heap-growing-percent=30` settles near 80 MB (Node's defaults: 110-125 MB); drains measured the
+ * same CPU per task (medians of five), single soaks up to 28% more, callgrind 21% more instructions.
  */
 
 import { spawn } from 'node:child_process'
