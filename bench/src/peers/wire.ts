@@ -108,7 +108,10 @@ export function respCommand(args: ReadonlyArray<string | Buffer>): Buffer {
   return Buffer.concat([Buffer.from(`*${args.length}\r\n`), ...args.map(bulk)])
 }
 
-/** Counts complete RESP integer replies (`:<n>\r\n`) and errors on a socket; LPUSH answers only those. */
+/**
+ * Counts the replies on a socket that answers only simple ones: `+OK` (AUTH, SELECT) and integers
+ * (LPUSH's `:<length>`); an error reply fails whoever waits.
+ */
 class ReplyCounter {
   private count = 0
   private waiter: { want: number; resolve: () => void; reject: (e: Error) => void } | undefined
@@ -144,8 +147,8 @@ class ReplyCounter {
 }
 
 /**
- * LPUSHes `n` copies of `payload` to `key` of database `db`, `batch` per variadic LPUSH written
- * pre-encoded on a bare socket, each awaited before the next; resolves with the elapsed ms.
+ * LPUSHes `n` copies of `payload` to `key` (in the database of `url`), `batch` per variadic LPUSH
+ * written pre-encoded on a bare socket, each awaited before the next; resolves with the elapsed ms.
  */
 export async function redisWirePublish(
   url: string,
