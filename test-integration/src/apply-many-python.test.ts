@@ -6,7 +6,12 @@ import { randomUUID } from 'node:crypto'
 import { Celery, type TaskCall } from '@q/celery'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requirePeer } from './peers.js'
-import { type InteropEnv, type PythonWorker, startPythonWorker } from './python-worker.js'
+import {
+  deleteInteropQueues,
+  type InteropEnv,
+  type PythonWorker,
+  startPythonWorker,
+} from './python-worker.js'
 
 const peer = requirePeer('celery')
 const BROKER = 'redis://127.0.0.1:6379/12'
@@ -32,6 +37,7 @@ describe.skipIf(peer.skip)(
 
     afterAll(async () => {
       await py?.stop()
+      if (app) await deleteInteropQueues(app, env)
       await app?.close()
     })
 

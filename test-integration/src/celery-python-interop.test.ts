@@ -8,7 +8,13 @@ import { randomUUID } from 'node:crypto'
 import { Celery, TaskError } from '@q/celery'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requirePeer } from './peers.js'
-import { type InteropEnv, type PythonWorker, pythonClient, startPythonWorker } from './python-worker.js'
+import {
+  deleteInteropQueues,
+  type InteropEnv,
+  type PythonWorker,
+  pythonClient,
+  startPythonWorker,
+} from './python-worker.js'
 
 const peer = requirePeer('celery')
 const REDIS_DB = 13
@@ -63,6 +69,7 @@ describe.skipIf(peer.skip).each(brokers)(
     afterAll(async () => {
       await py?.stop()
       await worker?.stop()
+      if (app) await deleteInteropQueues(app, env)
       await app?.close()
     })
 

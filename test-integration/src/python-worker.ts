@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import type { Celery } from '@q/celery'
 import { PYTHON, runPythonJson } from './peers.js'
 
 /** Where interop_proj.py lives. */
@@ -88,6 +89,15 @@ export async function startPythonWorker(
       clearTimeout(timer)
     },
   }
+}
+
+/**
+ * Deletes the test's two queues through `app` (best effort): they are durable and live on a shared
+ * vhost or Redis database, so a run that left them would leave two more each time.
+ */
+export async function deleteInteropQueues(app: Celery, env: InteropEnv): Promise<void> {
+  const channel = await app.connection().channel()
+  for (const queue of [env.Q_PY_QUEUE, env.Q_Q_QUEUE]) await channel.deleteQueue(queue).catch(() => {})
 }
 
 /** Runs a Python client snippet with interop_proj importable; returns its JSON output. */
