@@ -23,5 +23,6 @@ for (let i = 0; i < (only ? 3 : 1); i++) {
   await channel.purgeQueue(queue)
 }
 await channel.deleteQueue(queue).catch(() => {})
+await channel.deleteExchange(queue).catch(() => {}) // Celery declared it with the queue
 await app.close()
 process.exit(0)

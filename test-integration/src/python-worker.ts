@@ -92,12 +92,16 @@ export async function startPythonWorker(
 }
 
 /**
- * Deletes the test's two queues through `app` (best effort): they are durable and live on a shared
- * vhost or Redis database, so a run that left them would leave two more each time.
+ * Deletes the test's two queues through `app`, and the exchanges of the same names Celery declares
+ * with them (best effort): they are durable and live on a shared vhost or Redis database, so a run
+ * that left them would leave more each time.
  */
 export async function deleteInteropQueues(app: Celery, env: InteropEnv): Promise<void> {
   const channel = await app.connection().channel()
-  for (const queue of [env.Q_PY_QUEUE, env.Q_Q_QUEUE]) await channel.deleteQueue(queue).catch(() => {})
+  for (const name of [env.Q_PY_QUEUE, env.Q_Q_QUEUE]) {
+    await channel.deleteQueue(name).catch(() => {})
+    await channel.deleteExchange(name).catch(() => {})
+  }
 }
 
 /** Runs a Python client snippet with interop_proj importable; returns its JSON output. */
